@@ -1,0 +1,226 @@
+"""The seam between Parallax and a chat model.
+
+Everything above this module sees plain `(role, content)` messages, text tokens and the
+`LLMError` family; nothing above it imports openai or langchain, and no error raised here
+carries the API key.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Protocol
+
+import openai
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_openai import ChatOpenAI
+
+from assistant.errors import LLMAuthError, LLMError, LLMTimeoutError, LLMUnavailableError
+
+if TYPE_CHECKING:
+    from assistant.settings import Settings
+
+Message = tuple[str, str]
+"""(role, content) with role in {"system", "user", "assistant"}."""
+
+# Local OpenAI-compatible servers (Ollama, llama.cpp, vLLM) ignore the key, but the client
+# refuses to start without one.
+PLACEHOLDER_API_KEY = "unused"
+
+_ROLES: dict[str, type[BaseMessage]] = {
+    "system": SystemMessage,
+    "user": HumanMessage,
+    "assistant": AIMessage,
+}
+# What a broken reply looks like once the client is done with it: transport and API errors,
+# or a chunk that is not JSON (the SDK's SSE decoder lets json's error through).
+_REPLY_ERRORS = (openai.OpenAIError, json.JSONDecodeError)
+
+
+class StreamInterrupted(LLMError):
+    """The reply broke off after some text arrived; `partial_text` keeps it for the caller."""
+
+    def __init__(self, partial_text: str, reason: str = "the connection dropped") -> None:
+        self.partial_text = partial_text
+        super().__init__(
+            f"The model's reply broke off after {len(partial_text)} characters ({reason}); "
+            "the answer shown may be incomplete. Ask again to get the full answer."
+        )
+
+
+class ChatModel(Protocol):
+    """What the assistant needs from a chat model: a name, a token stream, a full reply."""
+
+    name: str
+
+    def stream(self, messages: list[Message]) -> Iterator[str]: ...
+
+    def complete(self, messages: list[Message]) -> str: ...
+
+
+class OpenAIChatModel:
+    """Any OpenAI-compatible server through `ChatOpenAI`, with its errors mapped to `LLMError`.
+
+    Retries with exponential backoff on 408/409/429/5xx, timeouts and connection failures
+    are the openai client's own (`max_retries`); they happen before the first token, so a
+    stream that breaks later is reported, not silently replayed.
+    """
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        api_key: str | None,
+        base_url: str | None,
+        temperature: float,
+        timeout: float,
+        max_retries: int,
+    ) -> None:
+        self.name = model
+        self._secret = api_key or None
+        self._timeout = timeout
+        self._where = base_url or "the OpenAI API"
+        self._llm = ChatOpenAI(
+            model=model,
+            api_key=api_key or PLACEHOLDER_API_KEY,
+            base_url=base_url,
+            temperature=temperature,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    def __repr__(self) -> str:
+        return f"OpenAIChatModel(model={self.name!r}, where={self._where!r})"
+
+    def stream(self, messages: list[Message]) -> Iterator[str]:
+        """Yield text pieces as they arrive.
+
+        Raises `StreamInterrupted` with the text so far if the stream breaks after the first
+        piece, including a stream that ends without a finish reason (a server that closed
+        the connection cleanly but early).
+        """
+        received: list[str] = []
+        finished = False
+        try:
+            for chunk in self._llm.stream(_to_langchain(messages)):
+                finished = finished or bool(chunk.response_metadata.get("finish_reason"))
+                if text := str(chunk.text):
+                    received.append(text)
+                    yield text
+        except _REPLY_ERRORS as exc:
+            if received:
+                raise StreamInterrupted("".join(received), self._reason(exc)) from None
+            raise self._translate(exc) from None
+        if not finished:
+            if received:
+                raise StreamInterrupted("".join(received), "the stream ended early")
+            raise LLMUnavailableError(f"{self._where} sent an empty reply")
+
+    def complete(self, messages: list[Message]) -> str:
+        try:
+            reply = self._llm.invoke(_to_langchain(messages))
+        except _REPLY_ERRORS as exc:
+            raise self._translate(exc) from None
+        return str(reply.text)
+
+    def _translate(self, exc: Exception) -> LLMError:
+        """Map a client error to the assistant's family; `from None` at the call sites keeps
+        the original (which may quote the key, as some servers echo it) out of tracebacks."""
+        if isinstance(exc, openai.APITimeoutError):
+            return LLMTimeoutError(self._timeout)
+        if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+            return LLMAuthError()
+        if isinstance(exc, openai.APIStatusError):
+            detail = f"HTTP {exc.status_code}: {self._server_message(exc)}"
+            if exc.status_code in (408, 409, 429) or exc.status_code >= 500:
+                return LLMUnavailableError(detail)
+            return LLMError(
+                f"The model server refused the request ({detail}). "
+                "Check PARALLAX_LLM_MODEL and OPENAI_BASE_URL."
+            )
+        if isinstance(exc, openai.APIConnectionError):
+            return LLMUnavailableError(f"connection to {self._where} failed")
+        return LLMUnavailableError(f"malformed reply from {self._where}")
+
+    def _reason(self, exc: Exception) -> str:
+        if isinstance(exc, openai.APITimeoutError):
+            return f"no data for {self._timeout:g} s"
+        if isinstance(exc, json.JSONDecodeError):
+            return "malformed chunk"
+        if isinstance(exc, openai.APIConnectionError):
+            return "the connection dropped"
+        if isinstance(exc, openai.APIError):
+            return f"server error: {self._server_message(exc)}"
+        return type(exc).__name__
+
+    def _server_message(self, exc: openai.APIError) -> str:
+        """The server's own explanation, shortened and with the key scrubbed out."""
+        body = exc.body
+        message = body.get("message") if isinstance(body, dict) else None
+        return self._scrub(message if isinstance(message, str) else exc.message)[:300]
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._secret, "***") if self._secret else text
+
+
+class ScriptedChatModel:
+    """Replays canned replies in order and records every prompt, for tests of the layers above.
+
+    A reply may be an `LLMError` to raise; a `StreamInterrupted` first streams its partial
+    text, as the real model does.
+    """
+
+    def __init__(
+        self, replies: Iterable[str | LLMError], *, name: str = "scripted", chunk_size: int = 5
+    ) -> None:
+        self.name = name
+        self.calls: list[list[Message]] = []
+        self._replies: deque[str | LLMError] = deque(replies)
+        self._chunk_size = max(chunk_size, 1)
+
+    def stream(self, messages: list[Message]) -> Iterator[str]:
+        return self._replay(self._next(messages))
+
+    def complete(self, messages: list[Message]) -> str:
+        reply = self._next(messages)
+        if isinstance(reply, LLMError):
+            raise reply
+        return reply
+
+    def _next(self, messages: list[Message]) -> str | LLMError:
+        self.calls.append(list(messages))
+        if not self._replies:
+            raise AssertionError(f"ScriptedChatModel ran out of replies at call {len(self.calls)}")
+        return self._replies.popleft()
+
+    def _replay(self, reply: str | LLMError) -> Iterator[str]:
+        text = reply.partial_text if isinstance(reply, StreamInterrupted) else reply
+        if isinstance(text, str):
+            size = self._chunk_size
+            yield from (text[i : i + size] for i in range(0, len(text), size))
+        if isinstance(reply, LLMError):
+            raise reply
+
+
+def make_chat_model(settings: Settings) -> ChatModel | None:
+    """The configured model, or None for extractive mode (PARALLAX_LLM=off or nothing set)."""
+    if not settings.llm_enabled:
+        return None
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+    return OpenAIChatModel(
+        model=settings.llm_model,
+        api_key=key,
+        base_url=settings.openai_base_url,
+        temperature=settings.llm_temperature,
+        timeout=settings.llm_timeout,
+        max_retries=settings.llm_max_retries,
+    )
+
+
+def _to_langchain(messages: list[Message]) -> list[BaseMessage]:
+    """Explicit message objects, so braces in article text are never read as a template."""
+    try:
+        return [_ROLES[role](content=content) for role, content in messages]
+    except KeyError as exc:
+        raise ValueError(f"unknown message role {exc.args[0]!r}; use {sorted(_ROLES)}") from None

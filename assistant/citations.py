@@ -1,0 +1,437 @@
+"""Turn the model's raw reply into an `Answer` whose citations can be trusted.
+
+The model writes prose with [n] markers and, after a `<<<NOTES` line, JSON with quotes and
+disagreements. Markers are validated and renumbered here, every quote is checked against its
+passage, and nothing the notes claim survives without a retrieved passage behind it. Pure: no
+I/O, and malformed model output never raises.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from bisect import bisect_left, bisect_right
+from dataclasses import replace
+from difflib import SequenceMatcher
+from typing import Any
+
+from assistant.records import Answer, Citation, Disagreement, Mode, Passage, Position
+
+NOTES_MARKER = "<<<NOTES"
+MAX_CITATIONS_PER_SENTENCE = 3
+# Quotes shorter than this match too many places to prove anything.
+MIN_QUOTE_WORDS = 3
+# Tolerates a changed word or dropped punctuation in a quote, not a paraphrase.
+FUZZY_THRESHOLD = 0.9
+# Words and numbers that flip a claim while barely moving the similarity ratio
+# ("will accept" vs "will not accept"): a fuzzy match must keep them exactly.
+_MEANING_RE = re.compile(r"\b(?:not|no|never|nor|none|nothing|neither|without)\b|n't|\d+")
+
+_STRAIGHTEN = str.maketrans(
+    {
+        "‘": "'",
+        "’": "'",
+        "‚": "'",
+        "‛": "'",
+        "“": '"',
+        "”": '"',
+        "„": '"',
+        "‟": '"',
+        "–": "-",
+        "—": "-",
+        "‒": "-",
+        "―": "-",
+        "…": "...",
+    }
+)
+
+_NUMBER = r"\d{1,6}"
+_BRACKET = rf"\[[ \t]*{_NUMBER}(?:[ \t]*,[ \t]*{_NUMBER})*[ \t]*\]"
+# A run of adjacent markers, `[1, 2]`, `[1][3]` or `[1] [3]`, with the spaces before it.
+_GROUP_RE = re.compile(rf"(?P<lead>[ \t]*)(?P<body>{_BRACKET}(?:[ \t]*{_BRACKET})*)")
+_BRACKET_RE = re.compile(_BRACKET)
+_NUMBER_RE = re.compile(_NUMBER)
+# A sentence ends at . ! or ? (plus closing quotes and any markers that follow it) when the
+# next word does not start in lower case, which spares "e.g. the" and "3.5".
+_SENTENCE_END_RE = re.compile(rf"[.!?]+[\"'”’)*_]*(?:[ \t]*{_BRACKET})*(?=[ \t]+[^a-z \t]|[ \t]*$)")
+_HEADING_RE = re.compile(r"[ \t]{0,3}#{1,6}[ \t].*|[ \t]*(\*\*|__)[^*_\n]+\1:?[ \t]*")
+_DISAGREEMENT_HEADING = "where the sources disagree"
+_NOTES_KEYS = ("answerable", "quotes", "disagreements")
+
+
+def normalize(text: str) -> str:
+    """Fold the typographic differences a model introduces when it copies text."""
+    return " ".join(text.translate(_STRAIGHTEN).lower().split())
+
+
+class StreamSplitter:
+    """Splits streamed tokens into the visible answer and the `<<<NOTES` tail.
+
+    Only a suffix that could still grow into the marker is held back, so readers see text at
+    most a few characters late and never see the marker or the JSON after it.
+    """
+
+    def __init__(self) -> None:
+        self._visible: list[str] = []
+        self._pending = ""
+        self._tail: list[str] | None = None
+
+    def feed(self, token: str) -> str:
+        """Return the part of `token` that may be shown now."""
+        if self._tail is not None:
+            self._tail.append(token)
+            return ""
+        buffer = self._pending + token
+        at = buffer.find(NOTES_MARKER)
+        if at >= 0:
+            self._pending = ""
+            self._tail = [buffer[at + len(NOTES_MARKER) :]]
+            return self._show(buffer[:at])
+        keep = _marker_prefix_length(buffer)
+        self._pending = buffer[len(buffer) - keep :]
+        return self._show(buffer[: len(buffer) - keep])
+
+    def finish(self) -> tuple[str, str]:
+        """(the whole visible text, the notes tail); a stream cut inside the marker drops it."""
+        if self._tail is None and not self._pending.startswith(NOTES_MARKER[:3]):
+            self._show(self._pending)
+        self._pending = ""
+        return "".join(self._visible), "".join(self._tail or [])
+
+    def _show(self, text: str) -> str:
+        self._visible.append(text)
+        return text
+
+
+def _marker_prefix_length(buffer: str) -> int:
+    for size in range(min(len(buffer), len(NOTES_MARKER) - 1), 0, -1):
+        if buffer.endswith(NOTES_MARKER[:size]):
+            return size
+    return 0
+
+
+def build_answer(
+    question: str,
+    visible: str,
+    notes: str,
+    passages: list[Passage],
+    *,
+    mode: Mode,
+    model: str | None,
+    incomplete: bool = False,
+) -> Answer:
+    """Assemble the answer from the visible text and the notes tail of one model reply.
+
+    Markers are renumbered by first use, so references read [1], [2], ... down the page.
+    """
+    visible, marker, rest = visible.partition(NOTES_MARKER)
+    if marker and not notes.strip():
+        notes = rest
+    data, broken = _parse_notes(notes)
+    text, numbering, removed = _rewrite_markers(_tidy(visible), len(passages))
+    cited_in_text = bool(numbering)
+    disagreements = _disagreements(data.get("disagreements"), passages, numbering)
+    quotes = _quotes(data.get("quotes"))
+    citations = [
+        _citation(n, passages[block - 1], quotes.get(block, [])) for block, n in numbering.items()
+    ]
+    answerable = data.get("answerable")
+    sentences, uncited = _count_sentences(text)
+    return Answer(
+        question=question,
+        text=text,
+        citations=citations,
+        disagreements=disagreements,
+        answerable=answerable if isinstance(answerable, bool) else cited_in_text,
+        mode=mode,
+        model=model,
+        passages=list(passages),
+        incomplete=incomplete or broken,
+        removed_markers=removed,
+        uncited_sentences=uncited,
+        sentences=sentences,
+    )
+
+
+def quote_in_passage(quote: str, passage_text: str) -> bool:
+    """Whether `quote` really occurs in the passage, up to typography and small slips.
+
+    Parts separated by an ellipsis must each occur, in order.
+    """
+    parts = [part.strip(" \"'[]") for part in re.split(r"\.{3,}", normalize(quote))]
+    parts = [part for part in parts if part]
+    if sum(len(part.split()) for part in parts) < MIN_QUOTE_WORDS:
+        return False
+    text = normalize(passage_text)
+    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+    cursor = 0
+    for part in parts:
+        at = text.find(part, cursor)
+        if at >= 0:
+            cursor = at + len(part)
+            continue
+        end = _fuzzy_end(part, text, words, cursor)
+        if end is None:
+            return False
+        cursor = end
+    return True
+
+
+def _fuzzy_end(part: str, text: str, words: list[tuple[int, int]], cursor: int) -> int | None:
+    """End offset of the first window of about the part's length that matches it closely."""
+    size = len(part.split())
+    if size < MIN_QUOTE_WORDS:
+        return None
+    matcher = SequenceMatcher(None, autojunk=False)
+    matcher.set_seq2(part)
+    meaning = _MEANING_RE.findall(part)
+    first = bisect_left(words, (cursor, cursor))
+    for i in range(first, len(words)):
+        for width in (size, size - 1, size + 1):
+            j = i + width - 1
+            if j >= len(words):
+                continue
+            window = text[words[i][0] : words[j][1]]
+            matcher.set_seq1(window)
+            if (
+                matcher.real_quick_ratio() >= FUZZY_THRESHOLD
+                and matcher.quick_ratio() >= FUZZY_THRESHOLD
+                and matcher.ratio() >= FUZZY_THRESHOLD
+                and _MEANING_RE.findall(window) == meaning
+            ):
+                return words[j][1]
+    return None
+
+
+def format_references(answer: Answer) -> str:
+    """Plain-text reference list for the CLI and copy-paste."""
+    lines = []
+    for c in answer.citations:
+        line = f"[{c.n}] {c.outlet} — {c.title}"
+        if c.published:
+            line += f" ({c.published})"
+        if not line.endswith((".", "?", "!")):
+            line += "."
+        if c.quote:
+            line += f' "{c.quote}"'
+        if not c.verified:
+            line += " (unverified)"
+        if c.url:
+            line += f" {c.url}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _tidy(visible: str) -> str:
+    """Trim, and drop a code fence left open by a model that fenced its notes."""
+    text = visible.strip()
+    if text.count("```") % 2 and text.rsplit("\n", 1)[-1].lstrip().startswith("```"):
+        text = text.rsplit("\n", 1)[0].rstrip() if "\n" in text else ""
+    return text
+
+
+def _parse_notes(notes: str) -> tuple[dict[str, Any], bool]:
+    """(the notes, broken?); what survives of truncated JSON is kept key by key."""
+    raw = re.sub(r"^```[A-Za-z]*|```$", "", notes.strip()).strip()
+    if not raw:
+        return {}, False
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        return _salvage(raw), True
+    return (data, False) if isinstance(data, dict) else ({}, True)
+
+
+def _salvage(raw: str) -> dict[str, Any]:
+    decoder = json.JSONDecoder()
+    found: dict[str, Any] = {}
+    for key in _NOTES_KEYS:
+        match = re.search(rf'"{key}"\s*:\s*', raw)
+        if match is None:
+            continue
+        try:
+            found[key] = decoder.raw_decode(raw, match.end())[0]
+        except (ValueError, RecursionError):
+            continue
+    return found
+
+
+def _segments(text: str) -> list[tuple[int, int, bool]]:
+    """(start, end, is_sentence) for each sentence and heading, line by line."""
+    segments = []
+    offset = 0
+    for line in text.split("\n"):
+        if _HEADING_RE.fullmatch(line) or _is_disagreement_heading(line):
+            segments.append((offset, offset + len(line), False))
+        else:
+            start = 0
+            for end in _SENTENCE_END_RE.finditer(line):
+                segments.append((offset + start, offset + end.end(), True))
+                start = end.end()
+            if line[start:].strip():
+                segments.append((offset + start, offset + len(line), True))
+        offset += len(line) + 1
+    return segments
+
+
+def _is_disagreement_heading(line: str) -> bool:
+    return re.sub(r"[#*_:\s]+", " ", line).strip().lower() == _DISAGREEMENT_HEADING
+
+
+def _rewrite_markers(text: str, count: int) -> tuple[str, dict[int, int], list[int]]:
+    """Validate, cap and renumber markers.
+
+    Returns the rewritten text, {source block: new number} in order of first use, and the
+    out-of-range numbers that were removed.
+    """
+    ends = [end for _, end, _ in _segments(text)]
+    numbering: dict[int, int] = {}
+    removed: list[int] = []
+    pieces: list[str] = []
+    emitted: set[int] = set()  # offsets in the output of the markers written here
+    length = cursor = 0
+    sentence = -1
+    used: list[int] = []
+    for match in _GROUP_RE.finditer(text):
+        here = bisect_right(ends, match.start("body"))
+        if here != sentence:
+            sentence, used = here, []
+        kept = []
+        for found in _NUMBER_RE.finditer(match["body"]):
+            block = int(found[0])
+            if not 1 <= block <= count:
+                if block not in removed:
+                    removed.append(block)
+            elif block not in used and len(used) < MAX_CITATIONS_PER_SENTENCE:
+                used.append(block)
+                kept.append(numbering.setdefault(block, len(numbering) + 1))
+        pieces.append(text[cursor : match.start()] + (match["lead"] if kept else ""))
+        length += len(pieces[-1])
+        for n in kept:
+            emitted.add(length)
+            pieces.append(f"[{n}]")
+            length += len(pieces[-1])
+        cursor = match.end()
+        if not kept and (match.start() == 0 or text[match.start() - 1] == "\n"):
+            while cursor < len(text) and text[cursor] in " \t":
+                cursor += 1
+    pieces.append(text[cursor:])
+    # Deleting a marker can glue stray brackets into a new one ("[[9]1]" -> "[1]") that would
+    # point at the wrong source: brackets not written here become parentheses.
+    return (
+        _BRACKET_RE.sub(
+            lambda m: m[0] if m.start() in emitted else f"({m[0][1:-1]})", "".join(pieces)
+        ),
+        numbering,
+        removed,
+    )
+
+
+def _count_sentences(text: str) -> tuple[int, int]:
+    """(sentences, sentences without a marker), headings excluded."""
+    sentences = uncited = 0
+    for start, end, is_sentence in _segments(text):
+        segment = text[start:end]
+        if not is_sentence or not any(ch.isalnum() for ch in _BRACKET_RE.sub("", segment)):
+            continue
+        sentences += 1
+        uncited += _BRACKET_RE.search(segment) is None
+    return sentences, uncited
+
+
+def _block_number(value: object) -> int | None:
+    """A source block number as the model may write it: 2, 2.0, "2" or "[2]"."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        digits = value.strip().strip("[]").strip()
+        if digits.isdecimal() and len(digits) <= 6:
+            return int(digits)
+    return None
+
+
+def _quotes(raw: object) -> dict[int, list[str]]:
+    if not isinstance(raw, dict):
+        return {}
+    quotes: dict[int, list[str]] = {}
+    for key, value in raw.items():
+        block = _block_number(key)
+        items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        texts = [q.strip() for q in items if isinstance(q, str) and q.strip()]
+        if block is not None and texts:
+            quotes.setdefault(block, []).extend(texts)
+    return quotes
+
+
+def _citation(n: int, passage: Passage, quotes: list[str]) -> Citation:
+    """Shows the first quote that checks out, else the first one, marked unverified."""
+    verified = next((q for q in quotes if quote_in_passage(q, passage.text)), None)
+    return Citation(
+        n=n,
+        chunk_id=passage.chunk_id,
+        source_id=passage.source_id,
+        title=passage.title,
+        outlet=passage.outlet,
+        author=passage.author,
+        published=passage.published,
+        url=passage.url,
+        quote=verified or (quotes[0] if quotes else ""),
+        verified=verified is not None,
+    )
+
+
+def _disagreements(
+    raw: object, passages: list[Passage], numbering: dict[int, int]
+) -> list[Disagreement]:
+    """Disagreements between at least two distinct sources, each position tied to a passage.
+
+    A block cited only by a kept position gets the next free number, so every position's
+    citation resolves to a reference.
+    """
+    if not isinstance(raw, list):
+        return []
+    found = []
+    for item in raw:
+        if not isinstance(item, dict) or not isinstance(item.get("positions"), list):
+            continue
+        positions = [
+            position
+            for entry in item["positions"]
+            if (position := _position(entry, passages)) is not None
+        ]
+        if len({p.source_id for p in positions}) < 2:
+            continue
+        renumbered = [
+            replace(p, citations=[numbering.setdefault(b, len(numbering) + 1) for b in p.citations])
+            for p in positions
+        ]
+        topic = item.get("topic")
+        found.append(Disagreement(topic.strip() if isinstance(topic, str) else "", renumbered))
+    return found
+
+
+def _position(raw: object, passages: list[Passage]) -> Position | None:
+    """A position with its citations still as source block numbers (the source's, if none)."""
+    if not isinstance(raw, dict):
+        return None
+    source = _block_number(raw.get("source"))
+    summary = raw.get("summary")
+    if source is None or not 1 <= source <= len(passages) or not isinstance(summary, str):
+        return None
+    summary = " ".join(_GROUP_RE.sub("", summary).split())
+    if not summary:
+        return None
+    cited = raw.get("citations")
+    blocks = [_block_number(c) for c in cited] if isinstance(cited, list) else []
+    valid = [b for b in blocks if b is not None and 1 <= b <= len(passages)]
+    passage = passages[source - 1]
+    return Position(
+        source_id=passage.source_id,
+        outlet=passage.outlet,
+        summary=summary,
+        citations=list(dict.fromkeys(valid)) or [source],
+    )

@@ -1,0 +1,62 @@
+"""Prompt templates live in `prompts/*.md`, one file each, loaded by name.
+
+Rendering fails loudly on a missing variable, and article text is neutralised so that it
+cannot close its own source block or forge the notes marker.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from functools import cache
+
+from assistant.records import Passage
+from assistant.settings import REPO_ROOT
+from store.errors import ParallaxError
+
+PROMPTS_DIR = REPO_ROOT / "prompts"
+_DELIMITER_RUN = re.compile(r"<{3,}|>{3,}")
+_MARKER = re.compile(r"\[\d+(?:,\s*\d+)*\]")  # old citation numbers mean nothing now
+
+
+class PromptError(ParallaxError):
+    """A template is missing or was rendered without one of its variables."""
+
+
+@cache
+def load(name: str) -> string.Template:
+    path = PROMPTS_DIR / f"{name}.md"
+    if not path.is_file():
+        raise PromptError(f"No prompt template {path}: restore it from the repository.")
+    return string.Template(path.read_text(encoding="utf-8"))
+
+
+def render(name: str, **variables: object) -> str:
+    try:
+        return load(name).substitute(variables)
+    except KeyError as exc:
+        raise PromptError(f"Prompt '{name}' needs the variable {exc.args[0]}.") from None
+
+
+def neutralise(text: str) -> str:
+    """Article text may not contain our delimiters: runs of <<< or >>> become guillemets."""
+    return _DELIMITER_RUN.sub(lambda m: ("‹" if m.group()[0] == "<" else "›") * len(m.group()), text)
+
+
+def source_blocks(passages: list[Passage]) -> str:
+    return "\n\n".join(
+        render(
+            "source_block",
+            n=n,
+            outlet=neutralise(p.outlet),
+            author=neutralise(p.author or "unknown"),
+            published=neutralise(p.published or "undated"),
+            title=neutralise(p.title),
+            text=neutralise(p.text),
+        )
+        for n, p in enumerate(passages, start=1)
+    )
+
+
+def history_text(history: list[tuple[str, str]]) -> str:
+    return "\n".join(f"Reader: {q}\nParallax: {_MARKER.sub('', a)}" for q, a in history[-4:])

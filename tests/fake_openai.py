@@ -1,0 +1,286 @@
+"""A scripted OpenAI-compatible server on 127.0.0.1, so the real client stack is tested offline.
+
+Replies are queued FIFO; each request pops one (or gets the default reply). Streams use
+HTTP/1.1 chunked encoding, so a truncated reply is a real mid-body connection drop, just as a
+crashed or overloaded server would produce.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+_ERROR_TYPES = {
+    401: ("invalid_request_error", "invalid_api_key"),
+    403: ("invalid_request_error", "permission_denied"),
+    429: ("requests", "rate_limit_exceeded"),
+    500: ("server_error", None),
+    503: ("server_error", "overloaded"),
+}
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One scripted answer to one request.
+
+    `retry_after_ms` is sent on error replies so the client's backoff stays in milliseconds;
+    set it to None to exercise the client's own exponential backoff.
+    """
+
+    text: str = "Hello from the fake model."
+    status: int = 200
+    error_message: str = ""
+    delay: float = 0.0
+    truncate_after: int | None = None
+    malformed_after: int | None = None
+    chunk_size: int = 4
+    retry_after_ms: int | None = 10
+
+    @classmethod
+    def error(cls, status: int, message: str = "", retry_after_ms: int | None = 10) -> Reply:
+        return cls(
+            status=status,
+            error_message=message or f"fake error {status}",
+            retry_after_ms=retry_after_ms,
+        )
+
+    @classmethod
+    def slow(cls, delay: float, text: str = "Late reply.") -> Reply:
+        return cls(text=text, delay=delay)
+
+    @classmethod
+    def truncated(cls, text: str, after: int) -> Reply:
+        """Streams `after` characters of `text`, then drops the connection without [DONE].
+
+        Not streamed, the JSON body is cut after `after` bytes instead.
+        """
+        return cls(text=text, truncate_after=after)
+
+    @classmethod
+    def malformed(cls, text: str, after: int) -> Reply:
+        """Streams `after` characters of `text`, then a chunk that is not JSON."""
+        return cls(text=text, malformed_after=after)
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (timeout test, dropped stream) is expected, not a failure."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class FakeOpenAI:
+    """The server plus its script and request log; use as a context manager or via `fake_llm`."""
+
+    def __init__(self, default: Reply | None = None) -> None:
+        self.default = default or Reply()
+        self.requests: list[RecordedRequest] = []
+        self._replies: deque[Reply] = deque()
+        self._lock = threading.Lock()
+        self._server = _Server(("127.0.0.1", 0), _handler_for(self))
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def queue(self, *replies: Reply | str) -> None:
+        with self._lock:
+            self._replies.extend(Reply(text=r) if isinstance(r, str) else r for r in replies)
+
+    def chat_requests(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.path.endswith("/chat/completions")]
+
+    def next_reply(self) -> Reply:
+        with self._lock:
+            return self._replies.popleft() if self._replies else self.default
+
+    def record(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self.requests.append(request)
+
+    def start(self) -> FakeOpenAI:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeOpenAI:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Silent: pytest output should show test failures, not access logs."""
+
+        def do_GET(self) -> None:
+            fake.record(RecordedRequest("GET", self.path, dict(self.headers), None))
+            if self.path.rstrip("/").endswith("/models"):
+                model = {"id": "fake-model", "object": "model", "created": 0, "owned_by": "fake"}
+                self._send_json(200, {"object": "list", "data": [model]})
+            else:
+                self._send_json(404, _error_body(404, f"no route {self.path}"))
+
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            try:
+                body = json.loads(raw or b"null")
+            except ValueError:
+                body = raw.decode("utf-8", "replace")
+            fake.record(RecordedRequest("POST", self.path, dict(self.headers), body))
+            if not self.path.rstrip("/").endswith("/chat/completions"):
+                self._send_json(404, _error_body(404, f"no route {self.path}"))
+                return
+            reply = fake.next_reply()
+            time.sleep(reply.delay)
+            model = body.get("model", "fake-model") if isinstance(body, dict) else "fake-model"
+            if reply.status != 200:
+                headers = {}
+                if reply.retry_after_ms is not None:
+                    headers["retry-after-ms"] = str(reply.retry_after_ms)
+                error = _error_body(reply.status, reply.error_message)
+                self._send_json(reply.status, error, headers)
+            elif isinstance(body, dict) and body.get("stream"):
+                self._stream(reply, model)
+            else:
+                self._complete(reply, model)
+
+        def _send_json(
+            self, status: int, payload: Any, headers: dict[str, str] | None = None
+        ) -> None:
+            data = json.dumps(payload).encode()
+            self._send_bytes(status, data, headers)
+
+        def _send_bytes(
+            self, status: int, data: bytes, headers: dict[str, str] | None = None
+        ) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("x-request-id", f"req-{len(fake.requests)}")
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _complete(self, reply: Reply, model: str) -> None:
+            if reply.malformed_after is not None:
+                self._send_bytes(200, b'{"id": "chatcmpl-fake", "choices": [')
+                return
+            payload = {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": reply.text},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+            }
+            data = json.dumps(payload).encode()
+            if reply.truncate_after is None:
+                self._send_bytes(200, data)
+            else:  # the promised Content-Length never arrives
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data[: reply.truncate_after])
+                self._drop_connection()
+
+        def _stream(self, reply: Reply, model: str) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            cut = reply.malformed_after if reply.truncate_after is None else reply.truncate_after
+            text = reply.text if cut is None else reply.text[:cut]
+            self._event(_chunk(model, {"role": "assistant", "content": ""}))
+            for piece in _pieces(text, reply.chunk_size):
+                self._event(_chunk(model, {"content": piece}))
+            if reply.truncate_after is not None:
+                self._drop_connection()
+                return
+            if reply.malformed_after is not None:
+                self._write_chunk(b'data: {"id": "chatcmpl-fake", "choices": [{"delta": \n\n')
+            else:
+                self._event(_chunk(model, {}, finish_reason="stop"))
+                self._write_chunk(b"data: [DONE]\n\n")
+            self._write_chunk(b"")
+
+        def _event(self, payload: dict[str, Any]) -> None:
+            self._write_chunk(f"data: {json.dumps(payload)}\n\n".encode())
+
+        def _write_chunk(self, data: bytes) -> None:
+            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            self.wfile.flush()
+
+        def _drop_connection(self) -> None:
+            """Close mid-body: the chunked stream never gets its terminating zero-length chunk."""
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+            self.close_connection = True
+
+    return Handler
+
+
+def _pieces(text: str, size: int) -> Iterator[str]:
+    step = max(size, 1)
+    for i in range(0, len(text), step):
+        yield text[i : i + step]
+
+
+def _chunk(model: str, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+    }
+
+
+def _error_body(status: int, message: str) -> dict[str, Any]:
+    kind, code = _ERROR_TYPES.get(status, ("invalid_request_error", None))
+    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
+
+
+@pytest.fixture
+def fake_llm() -> Iterator[FakeOpenAI]:
+    """A running fake server for one test; shut down (port released) on teardown."""
+    with FakeOpenAI() as server:
+        yield server

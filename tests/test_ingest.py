@@ -1,0 +1,616 @@
+"""Incremental ingest against a real embedded Chroma in a temp folder (hashing embedder)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import chromadb.api.models.Collection as chroma_collection
+import pytest
+
+import store.chroma_store as chroma_store
+from assistant.service import Assistant
+from assistant.settings import REPO_ROOT, Settings
+from store.embeddings import HashingEmbedder
+from store.errors import ModelMismatchError, StoreLockedError, StoreUnavailableError
+from store.ingest import prepare
+
+SHIPPED = REPO_ROOT / "articles"
+SEED_IDS = [
+    "hot-air-escalate-to-de-escalate",
+    "responsible-statecraft-no-nato-for-ukraine",
+    "the-week-putin-negotiating-table",
+]
+
+PLAIN_ARTICLE = """Quokka envoys gather in Zanzibar for ceasefire talks
+
+The delegations arrived on Tuesday and spent the morning arguing about the agenda, the order \
+of speakers and whether journalists would be allowed into the hall where the talks take place.
+
+By the afternoon the mediators had produced a two-page outline that both sides said they could \
+live with, although neither would say which of its points they considered binding on them.
+
+Observers noted that the quokka question, long the most divisive item, was postponed to a \
+later round, which several diplomats described as the only realistic way to keep talking.
+"""
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PARALLAX_", "OPENAI_"))}
+    env.update(extra)
+    return env
+
+
+class CountingEmbedder(HashingEmbedder):
+    def __init__(self) -> None:
+        self.embedded = 0
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.embedded += len(texts)
+        return super().embed_documents(texts)
+
+
+class OtherEmbedder(HashingEmbedder):
+    name = "other-model"
+
+
+@pytest.fixture
+def seed(tmp_path: Path) -> Path:
+    folder = tmp_path / "seed"
+    folder.mkdir()
+    for source_id in SEED_IDS:
+        shutil.copy(SHIPPED / f"{source_id}.txt", folder / f"{source_id}.txt")
+    shutil.copy(SHIPPED / "sources.toml", folder / "sources.toml")
+    for path in folder.iterdir():
+        path.chmod(0o644)
+    return folder
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings], seed: Path) -> Settings:
+    return make_settings(articles_dir=seed)
+
+
+@pytest.fixture
+def assistant(settings: Settings) -> Assistant:
+    return Assistant(settings, HashingEmbedder())
+
+
+def raw_rows(assistant: Assistant) -> list[tuple[str, dict]]:
+    """Every chunk record in the collection, complete source or not."""
+    got = assistant.store.collection().get(include=["metadatas"])
+    return list(zip(got["ids"], got["metadatas"], strict=True))
+
+
+def raw_ids(assistant: Assistant, source_id: str | None = None) -> list[str]:
+    return sorted(i for i, m in raw_rows(assistant) if source_id in (None, m["source_id"]))
+
+
+def expected_ids(assistant: Assistant, source_id: str) -> list[str]:
+    articles, _ = assistant.library.articles()
+    article = next(a for a in articles if a.meta.id == source_id)
+    return sorted(c.id for c in prepare(article).chunks)
+
+
+def source_ids(assistant: Assistant) -> list[str]:
+    return [s.meta.id for s in assistant.sources()]
+
+
+# ---- incremental ingest ------------------------------------------------------------------
+
+
+def test_first_ingest_adds_every_article(assistant: Assistant, settings: Settings) -> None:
+    report = assistant.ingest()
+    assert sorted(report.added) == SEED_IDS
+    assert report.updated == report.removed == report.unchanged == report.skipped == []
+    assert source_ids(assistant) == SEED_IDS
+    # the library was seeded from articles_dir
+    assert sorted(p.stem for p in settings.library_dir.glob("*.txt")) == SEED_IDS
+    ids = raw_ids(assistant)
+    assert report.chunks_written == len(ids) == len(set(ids))
+    for info in assistant.sources():
+        assert info.chunks == len(expected_ids(assistant, info.meta.id))
+        assert raw_ids(assistant, info.meta.id) == expected_ids(assistant, info.meta.id)
+
+
+def test_rerun_changes_nothing_and_embeds_nothing(settings: Settings) -> None:
+    first = Assistant(settings, HashingEmbedder())
+    first.ingest()
+    before = raw_ids(first)
+
+    embedder = CountingEmbedder()
+    again = Assistant(settings, embedder)  # a later run: a new object on the same store
+    report = again.ingest()
+    assert sorted(report.unchanged) == SEED_IDS
+    assert report.added == report.updated == report.removed == []
+    assert report.chunks_written == 0
+    assert embedder.embedded == 0
+    after = raw_ids(again)
+    assert after == before
+    assert len(after) == len(set(after))
+    assert again.ingest().chunks_written == 0
+
+
+def test_changed_file_is_the_only_update_and_its_old_chunks_go(
+    assistant: Assistant, settings: Settings
+) -> None:
+    assistant.ingest()
+    target = "hot-air-escalate-to-de-escalate"
+    old = raw_ids(assistant, target)
+    others = {s: raw_ids(assistant, s) for s in SEED_IDS if s != target}
+    path = settings.library_dir / f"{target}.txt"
+    text = path.read_text(encoding="utf-8")
+    first_para = next(line for line in text.splitlines() if len(line) > 300)
+    path.write_text(
+        text.replace(first_para, first_para + " A new sentence about Zanzibar quokkas."),
+        encoding="utf-8",
+    )
+
+    report = assistant.ingest()
+    assert report.updated == [target]
+    assert sorted(report.unchanged) == sorted(others)
+    assert report.added == report.removed == []
+    new = raw_ids(assistant, target)
+    assert new == expected_ids(assistant, target)
+    assert report.chunks_written == len(new)
+    assert set(old) - set(new), "the edited chunk's id must change"
+    assert {s: raw_ids(assistant, s) for s in others} == others
+    assert len(raw_ids(assistant)) == len(set(raw_ids(assistant)))
+    assert any("Zanzibar quokkas" in c.text for c in assistant.chunks(target))
+
+
+def test_removed_file_is_deleted_from_store(assistant: Assistant, settings: Settings) -> None:
+    assistant.ingest()
+    target = "the-week-putin-negotiating-table"
+    (settings.library_dir / f"{target}.txt").unlink()
+    report = assistant.ingest()
+    assert report.removed == [target]
+    assert target not in source_ids(assistant)
+    assert raw_ids(assistant, target) == []
+    assert all(c.source.id != target for c in assistant.store.chunks())
+
+
+def test_remove_article_drops_file_manifest_entry_and_chunks(
+    assistant: Assistant, settings: Settings
+) -> None:
+    assistant.ingest()
+    target = "responsible-statecraft-no-nato-for-ukraine"
+    report = assistant.remove_article(target)
+    assert report.removed == [target]
+    assert not (settings.library_dir / f"{target}.txt").exists()
+    assert target not in (settings.library_dir / "sources.toml").read_text(encoding="utf-8")
+    assert raw_ids(assistant, target) == []
+
+
+def test_metadata_change_in_manifest_updates_the_source(
+    assistant: Assistant, settings: Settings
+) -> None:
+    assistant.ingest()
+    manifest = settings.library_dir / "sources.toml"
+    text = manifest.read_text(encoding="utf-8")
+    assert 'outlet = "Hot Air"' in text
+    manifest.write_text(text.replace('outlet = "Hot Air"', 'outlet = "Cold Air"'), "utf-8")
+
+    report = assistant.ingest()
+    assert report.updated == ["hot-air-escalate-to-de-escalate"]
+    assert len(report.unchanged) == 2
+    outlets = {s.meta.id: s.meta.outlet for s in assistant.sources()}
+    assert outlets["hot-air-escalate-to-de-escalate"] == "Cold Air"
+    assert {c.source.outlet for c in assistant.chunks("hot-air-escalate-to-de-escalate")} == {
+        "Cold Air"
+    }
+    assert all(m["outlet"] != "Hot Air" for _, m in raw_rows(assistant))
+
+
+def test_file_without_manifest_entry_and_ingest_of_paths_copies_it(
+    assistant: Assistant, settings: Settings, tmp_path: Path
+) -> None:
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    path = incoming / "Zanzibar Talks.txt"
+    path.write_text(PLAIN_ARTICLE, encoding="utf-8")
+
+    report = assistant.ingest([path])
+    assert sorted(report.added) == sorted(["zanzibar-talks", *SEED_IDS])
+    assert (settings.library_dir / "zanzibar-talks.txt").read_text(encoding="utf-8") == (
+        PLAIN_ARTICLE
+    )
+    info = next(s for s in assistant.sources() if s.meta.id == "zanzibar-talks")
+    assert info.meta.title == "Quokka envoys gather in Zanzibar for ceasefire talks"
+    assert info.meta.outlet == "Unknown outlet"
+    assert info.meta.author is None and info.meta.published is None and info.meta.url is None
+    # the copy is part of the library now: a plain re-run keeps it
+    assert "zanzibar-talks" in assistant.ingest().unchanged
+
+
+def test_ingest_of_paths_brings_manifest_entry_along(
+    assistant: Assistant, settings: Settings, tmp_path: Path
+) -> None:
+    assistant.ingest()
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    (incoming / "quokka-talks.txt").write_text(PLAIN_ARTICLE, encoding="utf-8")
+    (incoming / "sources.toml").write_text(
+        '[[source]]\nid = "quokka-talks"\ntitle = "Quokka talks"\noutlet = "Island Post"\n'
+        'author = "Q. Writer"\npublished = "2025-10-01"\nurl = "https://example.org/q"\n',
+        encoding="utf-8",
+    )
+    report = assistant.ingest([incoming])
+    assert report.added == ["quokka-talks"]
+    assert sorted(report.unchanged) == SEED_IDS
+    assert (settings.library_dir / "quokka-talks.txt").is_file()
+    assert 'outlet = "Island Post"' in (settings.library_dir / "sources.toml").read_text("utf-8")
+    meta = next(s.meta for s in assistant.sources() if s.meta.id == "quokka-talks")
+    assert (meta.title, meta.outlet, meta.author, meta.published, meta.url) == (
+        "Quokka talks",
+        "Island Post",
+        "Q. Writer",
+        "2025-10-01",
+        "https://example.org/q",
+    )
+
+
+# ---- embedding model ---------------------------------------------------------------------
+
+
+def test_model_mismatch_names_both_models_and_rebuild(settings: Settings) -> None:
+    Assistant(settings, HashingEmbedder()).ingest()
+    other = Assistant(settings, OtherEmbedder())
+    with pytest.raises(ModelMismatchError) as excinfo:
+        other.ingest()
+    message = str(excinfo.value)
+    assert "'hashing'" in message and "'other-model'" in message
+    assert "--rebuild" in message
+    with pytest.raises(ModelMismatchError):
+        other.sources()
+    with pytest.raises(ModelMismatchError):
+        other.retrieve("NATO membership for Ukraine")
+
+    report = other.ingest(rebuild=True)
+    assert sorted(report.added) == SEED_IDS
+    assert source_ids(other) == SEED_IDS
+    assert other.retrieve("NATO membership for Ukraine").passages
+    # the store now belongs to the new model: the old one is refused
+    with pytest.raises(ModelMismatchError) as excinfo:
+        Assistant(settings, HashingEmbedder()).sources()
+    assert "'other-model'" in str(excinfo.value)
+
+
+def test_rebuild_reembeds_everything(assistant: Assistant) -> None:
+    assistant.ingest()
+    before = raw_ids(assistant)
+    embedder = CountingEmbedder()
+    rebuilt = Assistant(assistant.settings, embedder)
+    report = rebuilt.ingest(rebuild=True)
+    assert sorted(report.added) == SEED_IDS
+    assert embedder.embedded == len(before)
+    assert raw_ids(rebuilt) == before
+
+
+# ---- write lock --------------------------------------------------------------------------
+
+HOLD_LOCK = """
+import sys
+from filelock import FileLock
+lock = FileLock(sys.argv[1])
+lock.acquire()
+print("locked", flush=True)
+sys.stdin.readline()
+lock.release()
+print("released", flush=True)
+"""
+
+
+@pytest.fixture
+def lock_holder(settings: Settings) -> Iterator[subprocess.Popen[str]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(settings.lock_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "locked"
+    yield proc
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+def release(proc: subprocess.Popen[str]) -> None:
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write("\n")
+    proc.stdin.flush()
+
+
+def test_ingest_fails_while_another_process_holds_the_lock(
+    make_settings: Callable[..., Settings], seed: Path, lock_holder: subprocess.Popen[str]
+) -> None:
+    settings = make_settings(articles_dir=seed, lock_timeout=0.5)
+    assistant = Assistant(settings, HashingEmbedder())
+    with pytest.raises(StoreLockedError) as excinfo:
+        assistant.ingest()
+    message = str(excinfo.value)
+    assert str(settings.lock_path) in message
+    assert "PARALLAX_LOCK_TIMEOUT" in message
+    assert assistant.sources() == []
+
+    release(lock_holder)
+    assert lock_holder.wait(timeout=30) == 0
+    assert sorted(assistant.ingest().added) == SEED_IDS
+
+
+def test_ingest_waits_for_the_lock_and_succeeds(
+    make_settings: Callable[..., Settings], seed: Path, lock_holder: subprocess.Popen[str]
+) -> None:
+    settings = make_settings(articles_dir=seed, lock_timeout=120)
+    assistant = Assistant(settings, HashingEmbedder())
+    released = threading.Event()
+
+    def let_go() -> None:
+        released.set()
+        release(lock_holder)
+
+    timer = threading.Timer(1.0, let_go)
+    timer.start()
+    try:
+        report = assistant.ingest()
+    finally:
+        timer.cancel()
+    # the holder kept the lock until it was told to let go, so the ingest must have waited
+    assert released.is_set()
+    assert sorted(report.added) == SEED_IDS
+    assert lock_holder.wait(timeout=30) == 0
+
+
+def test_two_concurrent_ingest_processes_leave_one_clean_store(
+    settings: Settings, tmp_path: Path
+) -> None:
+    env = clean_env(
+        PARALLAX_ARTICLES_DIR=str(settings.articles_dir),
+        PARALLAX_LIBRARY_DIR=str(settings.library_dir),
+        PARALLAX_CHROMA_PATH=str(settings.chroma_path),
+        PARALLAX_EMBEDDING_MODEL="hashing",
+        PARALLAX_LLM="off",
+        PARALLAX_LOCK_TIMEOUT="120",
+    )
+    Assistant(settings, HashingEmbedder()).library.ensure()  # one seeding, not two racing
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "assistant", "ingest"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    assistant = Assistant(settings, HashingEmbedder())
+    assert source_ids(assistant) == SEED_IDS
+    ids = raw_ids(assistant)
+    assert len(ids) == len(set(ids))
+    assert ids == sorted(i for s in SEED_IDS for i in expected_ids(assistant, s))
+
+
+# ---- interrupted ingest -----------------------------------------------------------------
+
+
+def _assert_hidden_then_repaired(reader: Assistant, target: str) -> None:
+    records = {r.meta.id: r for r in reader.store.sources()}
+    assert records[target].complete is False
+    assert all(records[s].complete for s in SEED_IDS if s != target)
+    assert target not in source_ids(reader)
+    assert all(c.source.id != target for c in reader.store.chunks())
+    assert reader.store.chunks(target) == []
+    result = reader.retrieve("Lavrov NATO Romania drones Typhoon escalate", k=8)
+    assert result.passages
+    assert all(p.source_id != target for p in result.passages)
+    assert reader.retrieve("Lavrov Romania", sources=[target]).passages == []
+
+    report = reader.ingest()
+    assert report.updated == [target]
+    assert report.added == report.removed == []
+    assert target in source_ids(reader)
+    assert all(r.complete for r in reader.store.sources())
+    assert raw_ids(reader, target) == expected_ids(reader, target)
+    ids = raw_ids(reader)
+    assert len(ids) == len(set(ids))
+    fixed = reader.retrieve("Lavrov Romania Typhoon", sources=[target])
+    assert fixed.passages and {p.source_id for p in fixed.passages} == {target}
+
+
+def test_source_missing_a_chunk_is_hidden_and_repaired(settings: Settings) -> None:
+    Assistant(settings, HashingEmbedder()).ingest()
+    target = "hot-air-escalate-to-de-escalate"
+    reader = Assistant(settings, HashingEmbedder())
+    victim = raw_ids(reader, target)[1]
+    reader.store.collection().delete(ids=[victim])
+    _assert_hidden_then_repaired(reader, target)
+
+
+def test_ingest_killed_while_writing_is_hidden_and_repaired(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = Assistant(settings, HashingEmbedder())
+    writer.ingest()
+    target = "hot-air-escalate-to-de-escalate"
+    path = settings.library_dir / f"{target}.txt"
+    path.write_text(path.read_text("utf-8") + "\nA closing line about Typhoon jets.\n", "utf-8")
+
+    real_add = chroma_collection.Collection.add
+    calls = []
+
+    def crash_on_second_batch(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt("killed mid-write")
+        return real_add(self, *args, **kwargs)
+
+    monkeypatch.setattr(chroma_store, "_WRITE_BATCH", 3)
+    monkeypatch.setattr(chroma_collection.Collection, "add", crash_on_second_batch)
+    with pytest.raises(KeyboardInterrupt):
+        writer.ingest()
+    monkeypatch.undo()
+    assert 0 < len(raw_ids(writer, target)) < len(expected_ids(writer, target))
+
+    _assert_hidden_then_repaired(Assistant(settings, HashingEmbedder()), target)
+
+
+# ---- bad input ---------------------------------------------------------------------------
+
+
+def _skip_message(report_skipped: list[str], path: Path) -> str:
+    found = [m for m in report_skipped if str(path) in m]
+    assert len(found) == 1, (path, report_skipped)
+    return found[0]
+
+
+def test_bad_files_are_skipped_with_reasons_and_good_ones_ingest(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    empty_seed = tmp_path / "empty-seed"
+    empty_seed.mkdir()
+    settings = make_settings(articles_dir=empty_seed, max_file_mb=0.001)
+    assistant = Assistant(settings, HashingEmbedder())
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    good = incoming / "good-one.txt"
+    good.write_text(PLAIN_ARTICLE, encoding="utf-8")
+    assert good.stat().st_size < 1000
+    good_md = incoming / "good-two.md"
+    good_md.write_text(PLAIN_ARTICLE.replace("Quokka", "Wombat"), encoding="utf-8")
+    bad = {
+        "no such file": incoming / "missing.txt",
+        "no text": incoming / "empty.txt",
+        "binary": incoming / "binary.txt",
+        "not UTF-8": incoming / "latin1.txt",
+        "limit": incoming / "large.txt",
+        "unsupported file type": incoming / "report.pdf",
+    }
+    bad["no text"].write_text("  \n\n \t\n", encoding="utf-8")
+    bad["binary"].write_bytes(b"Peace talks\x00\x01\x02 resumed")
+    bad["not UTF-8"].write_bytes("Caf\xe9 talks in Gen\xe8ve resumed today.".encode("latin-1"))
+    bad["limit"].write_text(PLAIN_ARTICLE * 3, encoding="utf-8")
+    bad["unsupported file type"].write_bytes(b"%PDF-1.4 fake")
+
+    report = assistant.ingest([good, *bad.values(), good_md])
+    assert sorted(report.added) == ["good-one", "good-two"]
+    assert source_ids(assistant) == ["good-one", "good-two"]
+    for reason, path in bad.items():
+        message = _skip_message(report.skipped, path)
+        assert reason in message, message
+        assert "skipped" in message
+        assert not (settings.library_dir / path.name).exists()
+    assert "PARALLAX_MAX_FILE_MB" in _skip_message(report.skipped, bad["limit"])
+    assert len(report.skipped) == len(bad)
+
+
+def test_bad_files_inside_the_library_are_reported_each_ingest(
+    assistant: Assistant, settings: Settings
+) -> None:
+    assistant.library.ensure()
+    lib = settings.library_dir
+    (lib / "empty.txt").write_text("", encoding="utf-8")
+    (lib / "binary.md").write_bytes(b"\x00\x01binary")
+    (lib / "latin1.txt").write_bytes(b"Caf\xe9 talks")
+    report = assistant.ingest()
+    assert sorted(report.added) == SEED_IDS
+    assert "no text" in _skip_message(report.skipped, lib / "empty.txt")
+    assert "binary" in _skip_message(report.skipped, lib / "binary.md")
+    assert "not UTF-8" in _skip_message(report.skipped, lib / "latin1.txt")
+    again = assistant.ingest()
+    assert sorted(again.unchanged) == SEED_IDS
+    assert len(again.skipped) == 3
+
+
+def test_real_file_over_five_megabytes_is_skipped(
+    assistant: Assistant, settings: Settings, tmp_path: Path
+) -> None:
+    assert settings.max_file_mb == 5.0
+    big = tmp_path / "huge-article.txt"
+    line = "The negotiators talked late into the night about the ceasefire line.\n"
+    big.write_text(line * (5_100_000 // len(line) + 1), encoding="utf-8")
+    assert big.stat().st_size > 5_100_000
+    good = tmp_path / "small-article.txt"
+    good.write_text(PLAIN_ARTICLE, encoding="utf-8")
+    report = assistant.ingest([big, good])
+    message = _skip_message(report.skipped, big)
+    assert "5.1 MB" in message and "PARALLAX_MAX_FILE_MB" in message
+    assert "small-article" in report.added
+    assert "huge-article" not in source_ids(assistant)
+    assert not (settings.library_dir / "huge-article.txt").exists()
+
+
+# ---- unusable store ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["is-a-file", "under-a-file"])
+@pytest.mark.parametrize("operation", ["ingest", "retrieve", "sources"])
+def test_unwritable_store_path_names_the_setting(
+    make_settings: Callable[..., Settings],
+    seed: Path,
+    tmp_path: Path,
+    where: str,
+    operation: str,
+) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a regular file", encoding="utf-8")
+    chroma_path = blocker if where == "is-a-file" else blocker / "chroma"
+    assistant = Assistant(
+        make_settings(articles_dir=seed, chroma_path=chroma_path), HashingEmbedder()
+    )
+    with pytest.raises(StoreUnavailableError) as excinfo:
+        if operation == "ingest":
+            assistant.ingest()
+        elif operation == "retrieve":
+            assistant.retrieve("NATO")
+        else:
+            assistant.sources()
+    assert "PARALLAX_CHROMA_PATH" in str(excinfo.value)
+
+
+# ---- freshness across processes ----------------------------------------------------------
+
+
+def test_long_running_reader_sees_what_another_process_added(
+    assistant: Assistant, settings: Settings, tmp_path: Path
+) -> None:
+    assistant.ingest()
+    first = assistant.retrieve("Zanzibar quokka envoys ceasefire agenda")
+    assert all(p.source_id != "zanzibar-quokkas" for p in first.passages)
+
+    new = tmp_path / "zanzibar-quokkas.txt"
+    new.write_text(PLAIN_ARTICLE, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "assistant", "ingest", str(new)],
+        cwd=tmp_path,
+        env=clean_env(
+            PARALLAX_ARTICLES_DIR=str(settings.articles_dir),
+            PARALLAX_LIBRARY_DIR=str(settings.library_dir),
+            PARALLAX_CHROMA_PATH=str(settings.chroma_path),
+            PARALLAX_EMBEDDING_MODEL="hashing",
+            PARALLAX_LLM="off",
+        ),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+
+    again = assistant.retrieve("Zanzibar quokka envoys ceasefire agenda")
+    assert again.passages[0].source_id == "zanzibar-quokkas"
+    restricted = assistant.retrieve("quokka question", sources=["zanzibar-quokkas"])
+    assert restricted.passages
+    assert {p.source_id for p in restricted.passages} == {"zanzibar-quokkas"}
+    assert "zanzibar-quokkas" in source_ids(assistant)
+    # the reader's dense index is fresh too, not only BM25: the dense hit carries a similarity
+    assert again.passages[0].similarity > 0
