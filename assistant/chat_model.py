@@ -88,6 +88,9 @@ class OpenAIChatModel:
             temperature=temperature,
             timeout=timeout,
             max_retries=max_retries,
+            # Chat Completions is what every compatible server speaks; left alone, ChatOpenAI
+            # switches to the Responses API for names containing "codex" or a few "-pro" ones.
+            use_responses_api=False,
         )
 
     def __repr__(self) -> str:
@@ -102,6 +105,7 @@ class OpenAIChatModel:
         """
         received: list[str] = []
         finished = False
+        failure: Exception | None = None
         try:
             for chunk in self._llm.stream(_to_langchain(messages)):
                 finished = finished or bool(chunk.response_metadata.get("finish_reason"))
@@ -109,24 +113,29 @@ class OpenAIChatModel:
                     received.append(text)
                     yield text
         except _REPLY_ERRORS as exc:
-            if received:
-                raise StreamInterrupted("".join(received), self._reason(exc)) from None
-            raise self._translate(exc) from None
-        if not finished:
-            if received:
-                raise StreamInterrupted("".join(received), "the stream ended early")
-            raise LLMUnavailableError(f"{self._where} sent an empty reply")
+            failure = exc
+        if finished:
+            return
+        # Raised outside the handler: the client's error may quote the key, so it is not chained.
+        partial = "".join(received)
+        if partial:
+            reason = self._reason(failure) if failure else "the stream ended early"
+            raise StreamInterrupted(partial, reason)
+        raise (
+            self._translate(failure)
+            if failure
+            else LLMUnavailableError(f"{self._where} sent an empty reply")
+        )
 
     def complete(self, messages: list[Message]) -> str:
         try:
-            reply = self._llm.invoke(_to_langchain(messages))
+            return str(self._llm.invoke(_to_langchain(messages)).text)
         except _REPLY_ERRORS as exc:
-            raise self._translate(exc) from None
-        return str(reply.text)
+            failure = exc
+        raise self._translate(failure)  # outside the handler, so nothing is chained
 
     def _translate(self, exc: Exception) -> LLMError:
-        """Map a client error to the assistant's family; `from None` at the call sites keeps
-        the original (which may quote the key, as some servers echo it) out of tracebacks."""
+        """Map a client error to the assistant's family, keeping only scrubbed details."""
         if isinstance(exc, openai.APITimeoutError):
             return LLMTimeoutError(self._timeout)
         if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):

@@ -48,12 +48,15 @@ _STRAIGHTEN = str.maketrans(
 _NUMBER = r"\d{1,6}"
 _BRACKET = rf"\[[ \t]*{_NUMBER}(?:[ \t]*,[ \t]*{_NUMBER})*[ \t]*\]"
 # A run of adjacent markers, `[1, 2]`, `[1][3]` or `[1] [3]`, with the spaces before it.
-_GROUP_RE = re.compile(rf"(?P<lead>[ \t]*)(?P<body>{_BRACKET}(?:[ \t]*{_BRACKET})*)")
+# Lookbehinds and possessive quantifiers keep long runs of spaces or dots linear.
+_GROUP_RE = re.compile(rf"(?P<lead>(?<![ \t])[ \t]+)?(?P<body>{_BRACKET}(?:[ \t]*{_BRACKET})*)")
 _BRACKET_RE = re.compile(_BRACKET)
 _NUMBER_RE = re.compile(_NUMBER)
 # A sentence ends at . ! or ? (plus closing quotes and any markers that follow it) when the
 # next word does not start in lower case, which spares "e.g. the" and "3.5".
-_SENTENCE_END_RE = re.compile(rf"[.!?]+[\"'”’)*_]*(?:[ \t]*{_BRACKET})*(?=[ \t]+[^a-z \t]|[ \t]*$)")
+_SENTENCE_END_RE = re.compile(
+    rf"(?<![.!?])[.!?]++[\"'”’)*_]*+(?:[ \t]*{_BRACKET})*(?=[ \t]+[^a-z \t]|[ \t]*$)"
+)
 _HEADING_RE = re.compile(r"[ \t]{0,3}#{1,6}[ \t].*|[ \t]*(\*\*|__)[^*_\n]+\1:?[ \t]*")
 _DISAGREEMENT_HEADING = "where the sources disagree"
 _NOTES_KEYS = ("answerable", "quotes", "disagreements")
@@ -305,7 +308,7 @@ def _rewrite_markers(text: str, count: int) -> tuple[str, dict[int, int], list[i
             elif block not in used and len(used) < MAX_CITATIONS_PER_SENTENCE:
                 used.append(block)
                 kept.append(numbering.setdefault(block, len(numbering) + 1))
-        pieces.append(text[cursor : match.start()] + (match["lead"] if kept else ""))
+        pieces.append(text[cursor : match.start()] + ((match["lead"] or "") if kept else ""))
         length += len(pieces[-1])
         for n in kept:
             emitted.add(length)

@@ -12,11 +12,13 @@ from typing import Any
 
 from assistant.citations import format_references
 from assistant.errors import EmptyQuestionError, ParallaxError
+from assistant.evaluation import format_table, load_questions, run_eval
 from assistant.records import Answer
 from assistant.service import Assistant
-from assistant.settings import Settings
+from assistant.settings import REPO_ROOT, Settings
 
 log = logging.getLogger("parallax")
+DEV_QUESTIONS = REPO_ROOT / "tests" / "dev_questions.jsonl"
 
 
 def _print_json(data: Any) -> None:
@@ -125,7 +127,9 @@ def cmd_ask(assistant: Assistant, args: argparse.Namespace) -> int:
 def cmd_chat(assistant: Assistant, args: argparse.Namespace) -> int:
     """A conversation: follow-ups see the history; errors are shown and the chat goes on."""
     mode = f"model {assistant.model_name}" if assistant.mode == "llm" else "extractive mode"
-    print(f"Parallax ({mode}): ask about the articles; empty line or Ctrl-D quits.", file=sys.stderr)
+    print(
+        f"Parallax ({mode}): ask about the articles; empty line or Ctrl-D quits.", file=sys.stderr
+    )
     history: list[Answer] = []
     while True:
         try:
@@ -138,6 +142,15 @@ def cmd_chat(assistant: Assistant, args: argparse.Namespace) -> int:
             history.append(_stream_answer(assistant, question, history, args.source))
         except ParallaxError as exc:
             print(f"error: {exc}", file=sys.stderr)
+
+
+def cmd_eval(assistant: Assistant, args: argparse.Namespace) -> int:
+    report = run_eval(assistant, load_questions(Path(args.questions)), args.k)
+    if args.json:
+        _print_json(report)
+    else:
+        print(format_table(report))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -177,6 +190,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", action="append", help="restrict to this source id (repeatable)")
     p.add_argument("--json", action="store_true", help="print the Answer record as JSON")
     p.set_defaults(run=cmd_ask)
+
+    p = sub.add_parser("eval", help="retrieval and answer metrics on a question set")
+    p.add_argument("--questions", default=str(DEV_QUESTIONS), help="JSONL question set")
+    p.add_argument("-k", type=int, default=8)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_eval)
 
     p = sub.add_parser("chat", help="a conversation in the terminal")
     p.add_argument("--source", action="append", help="restrict to this source id (repeatable)")

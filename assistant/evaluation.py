@@ -1,20 +1,27 @@
 """Evaluation on a question set in the format of `tests/dev_questions.jsonl`.
 
 Retrieval: evidence recall@5/@8, source recall, MRR of the first evidence hit, all-sides
-coverage on disagreement questions, and unanswerable questions recognised.
+coverage on disagreement questions, and unanswerable questions recognised. Answers: valid
+markers, verified quotes, cited sentences, disagreement blocks where they belong, declines.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from assistant.citations import normalize
-from assistant.records import Passage
+from assistant.records import Answer, Passage
+
+if TYPE_CHECKING:
+    from assistant.service import Assistant
 
 Kind = Literal["factual", "multi-source", "disagreement", "unanswerable"]
+_MARKER = re.compile(r"\[\d+\]")
 
 
 @dataclass(frozen=True)
@@ -122,3 +129,110 @@ def summarize_retrieval(scores: list[RetrievalScore]) -> dict[str, Any]:
         "unanswerable_declined_count": sum(not s.answerable for s in unanswerable),
         "answerable_accepted": sum(s.answerable for s in answerable_qs),
     }
+
+
+@dataclass(frozen=True)
+class AnswerScore:
+    id: str
+    kind: Kind
+    markers: int  # markers kept in the text
+    removed_markers: int
+    citations: int
+    verified: int
+    sentences: int
+    cited_sentences: int
+    has_disagreement: bool
+    sides_cited: bool | None
+    declined: bool
+    seconds: float
+
+
+def score_answer(question: EvalQuestion, answer: Answer, seconds: float) -> AnswerScore:
+    cited = {c.source_id for c in answer.citations}
+    return AnswerScore(
+        id=question.id,
+        kind=question.kind,
+        markers=len(_MARKER.findall(answer.text)),
+        removed_markers=len(answer.removed_markers),
+        citations=len(answer.citations),
+        verified=sum(c.verified for c in answer.citations),
+        sentences=answer.sentences,
+        cited_sentences=answer.sentences - answer.uncited_sentences,
+        has_disagreement=bool(answer.disagreements),
+        sides_cited=(
+            all(any(s in cited for s in side) for side in question.sides)
+            if question.sides
+            else None
+        ),
+        declined=not answer.answerable,
+        seconds=seconds,
+    )
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def summarize_answers(scores: list[AnswerScore]) -> dict[str, Any]:
+    markers = sum(s.markers for s in scores)
+    disagreement = [s for s in scores if s.kind == "disagreement"]
+    factual = [s for s in scores if s.kind == "factual"]
+    unanswerable = [s for s in scores if s.kind == "unanswerable"]
+    times = sorted(s.seconds for s in scores)
+    return {
+        "markers_valid": _share(markers, markers + sum(s.removed_markers for s in scores)),
+        "quotes_verified": _share(
+            sum(s.verified for s in scores), sum(s.citations for s in scores)
+        ),
+        "sentences_cited": _share(
+            sum(s.cited_sentences for s in scores), sum(s.sentences for s in scores)
+        ),
+        "disagreement_block_on_disagreement": f"{sum(s.has_disagreement for s in disagreement)}"
+        f"/{len(disagreement)}",
+        "no_disagreement_block_on_factual": f"{sum(not s.has_disagreement for s in factual)}"
+        f"/{len(factual)}",
+        "both_sides_cited": f"{sum(bool(s.sides_cited) for s in disagreement)}/{len(disagreement)}",
+        "both_sides_cited_count": sum(bool(s.sides_cited) for s in disagreement),
+        "unanswerable_declined_by_answer": f"{sum(s.declined for s in unanswerable)}"
+        f"/{len(unanswerable)}",
+        "answerable_answered": sum(not s.declined for s in scores if s.kind != "unanswerable"),
+        "mean_s": sum(times) / len(times) if times else None,
+        "p95_s": times[min(len(times) - 1, round(0.95 * (len(times) - 1)))] if times else None,
+    }
+
+
+def run_eval(assistant: Assistant, questions: list[EvalQuestion], k: int) -> dict[str, Any]:
+    """Retrieval and answers for every question, in the assistant's configured mode."""
+    retrieval_scores, answer_scores = [], []
+    for question in questions:
+        result = assistant.retrieve(question.question, k)
+        retrieval_scores.append(score_retrieval(question, result.passages, result.answerable, k))
+        started = time.perf_counter()
+        answer = assistant.ask(question.question, k=k)
+        answer_scores.append(score_answer(question, answer, time.perf_counter() - started))
+    return {
+        "mode": assistant.mode,
+        "model": assistant.model_name,
+        "k": k,
+        "retrieval": summarize_retrieval(retrieval_scores),
+        "answers": summarize_answers(answer_scores),
+        "per_question": [
+            {**r.__dict__, **{f"answer_{key}": v for key, v in a.__dict__.items()}}
+            for r, a in zip(retrieval_scores, answer_scores, strict=True)
+        ],
+    }
+
+
+def format_table(report: dict[str, Any]) -> str:
+    mode = report["mode"] + (f" ({report['model']})" if report["model"] else "")
+    lines = [
+        f"Parallax eval: {report['retrieval']['questions']} questions, mode {mode}, k={report['k']}"
+    ]
+    for section in ("retrieval", "answers"):
+        lines.append(f"\n{section}")
+        for key, value in report[section].items():
+            if key.endswith("_count") or key == "questions":
+                continue
+            shown = f"{value:.3f}" if isinstance(value, float) else str(value)
+            lines.append(f"  {key:<38} {shown}")
+    return "\n".join(lines)

@@ -40,7 +40,9 @@ def render(name: str, **variables: object) -> str:
 
 def neutralise(text: str) -> str:
     """Article text may not contain our delimiters: runs of <<< or >>> become guillemets."""
-    return _DELIMITER_RUN.sub(lambda m: ("‹" if m.group()[0] == "<" else "›") * len(m.group()), text)
+    return _DELIMITER_RUN.sub(
+        lambda m: ("‹" if m.group()[0] == "<" else "›") * len(m.group()), text
+    )
 
 
 def source_blocks(passages: list[Passage]) -> str:
@@ -53,7 +55,7 @@ def source_blocks(passages: list[Passage]) -> str:
             published=neutralise(p.published or "undated"),
             title=neutralise(p.title),
             text=neutralise(p.text),
-        )
+        ).rstrip("\n")
         for n, p in enumerate(passages, start=1)
     )
 

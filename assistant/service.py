@@ -95,7 +95,7 @@ class Assistant:
 
     @property
     def mode(self) -> str:
-        """"llm" or "extractive"."""
+        """ "llm" or "extractive"."""
         return self.answerer.mode
 
     @property
@@ -202,7 +202,9 @@ class Assistant:
             "rewrite_s": rewritten - started,
             "retrieve_s": time.perf_counter() - rewritten,
         }
-        plan = Plan(question, query, scope, Retrieval(question, query, answerable, passages), timings)
+        plan = Plan(
+            question, query, scope, Retrieval(question, query, answerable, passages), timings
+        )
         return self.answerer.write(plan, history)
 
     def ask(

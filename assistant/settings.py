@@ -127,6 +127,14 @@ def settings_table() -> list[tuple[str, str, str]]:
     for field in Settings.model_fields.values():
         default = field.default
         if isinstance(default, Path):
-            default = default.relative_to(REPO_ROOT) if default.is_relative_to(REPO_ROOT) else default
-        rows.append((str(field.validation_alias), "" if default is None else str(default), field.description or ""))
+            default = (
+                default.relative_to(REPO_ROOT) if default.is_relative_to(REPO_ROOT) else default
+            )
+        rows.append(
+            (
+                str(field.validation_alias),
+                "" if default is None else str(default),
+                field.description or "",
+            )
+        )
     return rows

@@ -45,6 +45,7 @@ class Reply:
     malformed_after: int | None = None
     chunk_size: int = 4
     retry_after_ms: int | None = 10
+    finish_reason: str | None = "stop"  # None: a stream that ends cleanly but unfinished
 
     @classmethod
     def error(cls, status: int, message: str = "", retry_after_ms: int | None = 10) -> Reply:
@@ -98,7 +99,10 @@ class FakeOpenAI:
         self._replies: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), _handler_for(self))
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll keeps shutdown, paid once per test, at milliseconds.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -144,7 +148,7 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             """Silent: pytest output should show test failures, not access logs."""
 
         def do_GET(self) -> None:
-            fake.record(RecordedRequest("GET", self.path, dict(self.headers), None))
+            fake.record(RecordedRequest("GET", self.path, self._headers(), None))
             if self.path.rstrip("/").endswith("/models"):
                 model = {"id": "fake-model", "object": "model", "created": 0, "owned_by": "fake"}
                 self._send_json(200, {"object": "list", "data": [model]})
@@ -157,7 +161,7 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 body = json.loads(raw or b"null")
             except ValueError:
                 body = raw.decode("utf-8", "replace")
-            fake.record(RecordedRequest("POST", self.path, dict(self.headers), body))
+            fake.record(RecordedRequest("POST", self.path, self._headers(), body))
             if not self.path.rstrip("/").endswith("/chat/completions"):
                 self._send_json(404, _error_body(404, f"no route {self.path}"))
                 return
@@ -175,15 +179,22 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             else:
                 self._complete(reply, model)
 
+        def _headers(self) -> dict[str, str]:
+            return {name.lower(): value for name, value in self.headers.items()}
+
         def _send_json(
             self, status: int, payload: Any, headers: dict[str, str] | None = None
         ) -> None:
-            data = json.dumps(payload).encode()
-            self._send_bytes(status, data, headers)
+            self._send_bytes(status, json.dumps(payload).encode(), headers)
 
         def _send_bytes(
-            self, status: int, data: bytes, headers: dict[str, str] | None = None
+            self,
+            status: int,
+            data: bytes,
+            headers: dict[str, str] | None = None,
+            cut: int | None = None,
         ) -> None:
+            """Send `data`; with `cut`, only its first bytes, then drop the connection."""
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
@@ -191,7 +202,9 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(data)
+            self.wfile.write(data[:cut])
+            if cut is not None:
+                self._drop_connection()
 
         def _complete(self, reply: Reply, model: str) -> None:
             if reply.malformed_after is not None:
@@ -211,16 +224,7 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 ],
                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
             }
-            data = json.dumps(payload).encode()
-            if reply.truncate_after is None:
-                self._send_bytes(200, data)
-            else:  # the promised Content-Length never arrives
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data[: reply.truncate_after])
-                self._drop_connection()
+            self._send_bytes(200, json.dumps(payload).encode(), cut=reply.truncate_after)
 
         def _stream(self, reply: Reply, model: str) -> None:
             self.send_response(200)
@@ -238,7 +242,8 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             if reply.malformed_after is not None:
                 self._write_chunk(b'data: {"id": "chatcmpl-fake", "choices": [{"delta": \n\n')
             else:
-                self._event(_chunk(model, {}, finish_reason="stop"))
+                if reply.finish_reason is not None:
+                    self._event(_chunk(model, {}, finish_reason=reply.finish_reason))
                 self._write_chunk(b"data: [DONE]\n\n")
             self._write_chunk(b"")
 

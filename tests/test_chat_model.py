@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import traceback
 import urllib.request
@@ -58,6 +59,12 @@ def test_stream_arrives_in_pieces_and_request_carries_model_and_messages(
     assert request.headers["authorization"] == f"Bearer {KEY}"
 
 
+def test_always_chat_completions_even_for_codex_names(fake_llm: FakeOpenAI) -> None:
+    fake_llm.queue("Done.")
+    assert "".join(make_model(fake_llm, model="local-codex").stream(MESSAGES)) == "Done."
+    assert [r.path for r in fake_llm.requests] == ["/v1/chat/completions"]
+
+
 def test_complete_is_not_streamed(fake_llm: FakeOpenAI) -> None:
     fake_llm.queue("A short title")
     assert make_model(fake_llm).complete(MESSAGES[:2]) == "A short title"
@@ -110,7 +117,7 @@ def test_other_client_errors_are_reported_not_retried(fake_llm: FakeOpenAI) -> N
 def test_slow_server_times_out_after_retries(fake_llm: FakeOpenAI) -> None:
     fake_llm.queue(Reply.slow(3.0), Reply.slow(3.0))
     started = time.monotonic()
-    with pytest.raises(LLMTimeoutError, match="0.25 s"):
+    with pytest.raises(LLMTimeoutError, match=r"0\.25 s"):
         list(make_model(fake_llm, timeout=0.25, max_retries=1).stream(MESSAGES))
     assert len(fake_llm.chat_requests()) == 2  # a timeout is retried like a 5xx
     assert time.monotonic() - started < 2.5  # two timeouts and one backoff, not the delay
@@ -133,9 +140,16 @@ def test_malformed_chunk_midway_raises_with_partial_text(fake_llm: FakeOpenAI) -
     assert info.value.partial_text == ANSWER[:12]
 
 
+def test_stream_ending_without_finish_reason_is_interrupted(fake_llm: FakeOpenAI) -> None:
+    fake_llm.queue(Reply(text="Cut short by the server", finish_reason=None))
+    with pytest.raises(StreamInterrupted, match="ended early") as info:
+        list(make_model(fake_llm).stream(MESSAGES))
+    assert info.value.partial_text == "Cut short by the server"
+
+
 def test_stream_broken_before_any_text_is_unavailable(fake_llm: FakeOpenAI) -> None:
     fake_llm.queue(Reply.truncated(ANSWER, after=0))
-    with pytest.raises(LLMUnavailableError, match="connection to .* failed"):
+    with pytest.raises(LLMUnavailableError, match=r"connection to .* failed"):
         list(make_model(fake_llm).stream(MESSAGES))
 
 
@@ -148,7 +162,7 @@ def test_malformed_complete_reply_is_unavailable(fake_llm: FakeOpenAI) -> None:
 def test_server_gone_is_unavailable() -> None:
     with FakeOpenAI() as fake:
         model = make_model(fake, max_retries=0)
-    with pytest.raises(LLMUnavailableError, match=f"connection to {fake.url} failed"):
+    with pytest.raises(LLMUnavailableError, match=re.escape(f"connection to {fake.url} failed")):
         model.complete(MESSAGES)
 
 
@@ -183,7 +197,8 @@ def test_key_never_appears_in_errors(
         call(model)
     shown = "".join(traceback.format_exception(info.value)) + repr(info.value) + repr(model)
     assert KEY not in shown
-    assert KEY not in caplog.text
+    assert info.value.__cause__ is None and info.value.__context__ is None
+    assert caplog.records and KEY not in caplog.text
     assert "***" in shown or reply.status in (200, 401)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -437,6 +438,14 @@ def test_splitter_property_any_split(
 
 
 # robustness
+
+
+@pytest.mark.parametrize("text", ["." * 20_000, " " * 20_000 + "[1]", ". [1]" * 4_000])
+def test_pathological_text_stays_fast(text: str) -> None:
+    started = time.monotonic()
+    answer(text)
+    assert time.monotonic() - started < 2.0
+
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 10) | st.floats() | st.text(max_size=20),

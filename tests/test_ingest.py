@@ -444,7 +444,9 @@ def test_ingest_killed_while_writing_is_hidden_and_repaired(
     writer.ingest()
     target = "hot-air-escalate-to-de-escalate"
     path = settings.library_dir / f"{target}.txt"
-    path.write_text(path.read_text("utf-8") + "\nA closing line about Typhoon jets.\n", "utf-8")
+    text = path.read_text("utf-8")
+    para = next(line for line in text.splitlines() if len(line) > 300)
+    path.write_text(text.replace(para, para + " A new line about Typhoon jets."), "utf-8")
 
     real_add = chroma_collection.Collection.add
     calls = []
@@ -460,6 +462,7 @@ def test_ingest_killed_while_writing_is_hidden_and_repaired(
     with pytest.raises(KeyboardInterrupt):
         writer.ingest()
     monkeypatch.undo()
+    assert len(calls) == 2
     assert 0 < len(raw_ids(writer, target)) < len(expected_ids(writer, target))
 
     _assert_hidden_then_repaired(Assistant(settings, HashingEmbedder()), target)

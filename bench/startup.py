@@ -1,0 +1,176 @@
+"""Section 4: from process start to the first cited answer, for the CLI and the Streamlit app."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from assistant.settings import REPO_ROOT
+from bench.common import PYTHON, Row, child_env, log
+
+SECTION = "4 start-up"
+QUESTION = "What did Witkoff's April draft plan offer Russia?"
+APP = REPO_ROOT / "ui" / "app.py"
+STREAMLIT = REPO_ROOT / ".venv" / "bin" / "streamlit"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+APP_TIMEOUT_S = 180.0
+_MARKER = re.compile(r"\[\d+\]")
+# The answer is done: two more chat messages than before the question, the script idle.
+_ANSWERED = """(before) => {
+  const msgs = document.querySelectorAll('[data-testid="stChatMessage"]');
+  const app = document.querySelector('[data-testid="stApp"]');
+  return msgs.length >= before + 2 && app !== null
+    && app.getAttribute('data-test-script-state') === 'notRunning';
+}"""
+
+
+def run_child(args: list[str], root: Path) -> tuple[float, int, float, str, str]:
+    """(wall s, exit code, peak RSS MiB, stdout, stderr) of one child, via wait4's rusage."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(args, stdout=out, stderr=err, env=child_env(root), cwd=root)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return (
+            wall,
+            proc.returncode,
+            usage.ru_maxrss / 1024,  # KiB on Linux
+            out.read().decode("utf-8", "replace"),
+            err.read().decode("utf-8", "replace"),
+        )
+
+
+def bench_cli(root: Path) -> list[Row]:
+    """`python -m assistant ask` twice over the ingested store, plus a no-op `ingest`."""
+    rows = []
+    for run in (1, 2):
+        log(f"start-up: CLI ask, run {run}")
+        wall, code, rss, out, err = run_child(
+            [str(PYTHON), "-m", "assistant", "ask", QUESTION], root
+        )
+        if code != 0:
+            tail = err.strip().splitlines()[-1:] or ["no output"]
+            rows.append(Row(SECTION, f"CLI ask run {run}", f"not measured: exit {code}: {tail[0]}"))
+            continue
+        cited = "cited" if _MARKER.search(out) else "NO citation marker in the output"
+        rows.append(
+            Row(
+                SECTION,
+                f"CLI `ask` to exit (extractive), run {run}",
+                f"{wall:.2f} s, peak RSS {rss:.0f} MiB, {cited}",
+            )
+        )
+    log("start-up: CLI no-op ingest")
+    wall, code, rss, _, err = run_child([str(PYTHON), "-m", "assistant", "ingest"], root)
+    value = f"{wall:.2f} s, peak RSS {rss:.0f} MiB" if code == 0 else f"exit {code}: {err[-200:]}"
+    rows.append(Row(SECTION, "CLI no-op `ingest` to exit", value))
+    return rows
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _vm_hwm_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], deadline: float) -> None:
+    while time.perf_counter() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError("streamlit never became healthy")
+
+
+def _app_once(root: Path, log_path: Path) -> tuple[float, float, bool]:
+    """(seconds from `streamlit run` to a finished answer, peak RSS MiB, answer has [n])."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            port = _free_port()
+            args = [
+                str(STREAMLIT), "run", str(APP),
+                "--server.address", "127.0.0.1", "--server.port", str(port),
+                "--server.headless", "true", "--browser.gatherUsageStats", "false",
+            ]  # fmt: skip
+            with log_path.open("wb") as sink:
+                started = time.perf_counter()
+                proc = subprocess.Popen(
+                    args, stdout=sink, stderr=subprocess.STDOUT, env=child_env(root), cwd=root
+                )
+            try:
+                deadline = started + APP_TIMEOUT_S
+                _wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", proc, deadline)
+                page.goto(f"http://127.0.0.1:{port}/")
+                box = page.locator('[data-testid="stChatInputTextArea"]')
+                remaining_ms = lambda: max(1.0, (deadline - time.perf_counter()) * 1000)  # noqa: E731
+                box.wait_for(state="visible", timeout=remaining_ms())
+                before = page.locator('[data-testid="stChatMessage"]').count()
+                box.fill(QUESTION)
+                box.press("Enter")
+                page.wait_for_function(_ANSWERED, arg=before, timeout=remaining_ms())
+                elapsed = time.perf_counter() - started
+                rss = _vm_hwm_mib(proc.pid)
+                last = page.locator('[data-testid="stChatMessage"]').last.inner_text()
+                return elapsed, rss, bool(_MARKER.search(last))
+            finally:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        finally:
+            browser.close()
+
+
+def bench_app(root: Path) -> list[Row]:
+    """The Streamlit app driven by headless Chromium; "not measured" when it cannot run."""
+    metric = "app: `streamlit run` to first answer (extractive)"
+    if not APP.is_file():
+        return [Row(SECTION, metric, "not measured: ui/app.py does not exist yet")]
+    if not Path(CHROMIUM).is_file():
+        return [Row(SECTION, metric, f"not measured: {CHROMIUM} is missing")]
+    log("start-up: Streamlit app via headless Chromium")
+    log_path = root / "streamlit.log"
+    try:
+        elapsed, rss, cited = _app_once(root, log_path)
+    except Exception as exc:
+        tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or [""]
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+        return [Row(SECTION, metric, f"not measured: {reason} (streamlit: {tail[0][:120]})")]
+    marker = "answer shows [n] markers" if cited else "answer done, no [n] marker in its text"
+    return [Row(SECTION, metric, f"{elapsed:.2f} s, peak RSS {rss:.0f} MiB, {marker}")]

@@ -1,0 +1,1 @@
+"""Parallax's Streamlit app: `streamlit run ui/app.py`. Talks to `assistant` only."""

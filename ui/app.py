@@ -1,0 +1,13 @@
+"""Entry point: `streamlit run ui/app.py`; the page setup lives in ui/main.py."""
+
+import sys
+from pathlib import Path
+
+# Streamlit puts only ui/ on sys.path; the repository root holds the `assistant` package.
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+from ui.main import main  # noqa: E402
+
+main()

@@ -1,0 +1,25 @@
+"""Page setup shared by every page: config, styles, the shared assistant and the sidebar."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from assistant import ParallaxError
+from ui import render, state
+from ui.sidebar import render_sidebar
+
+
+def main() -> None:
+    st.set_page_config(page_title="Parallax", page_icon=":material/balance:", layout="centered")
+    st.html(render.CSS)
+    try:
+        base = state.base_assistant()
+    except (ParallaxError, ValueError) as exc:  # ValueError: a malformed setting in .env
+        st.error(render.plain(str(exc)), icon=":material/error:")
+        st.stop()
+    state.set_scope(render_sidebar(base))
+    pages = [
+        st.Page("pages/chat.py", title="Chat", icon=":material/forum:", default=True),
+        st.Page("pages/library.py", title="Library", icon=":material/library_books:"),
+    ]
+    st.navigation(pages).run()
