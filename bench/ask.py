@@ -84,6 +84,7 @@ def bench_ask(
             retrieval = assistant.retrieve(q, sources=scope)
             replies[q] = scripted_reply(retrieval.passages) if retrieval.answerable else None
         samples: list[float] = []
+        before_s: list[float] = []
         retrieve_s: list[float] = []
         write_s: list[float] = []
         cited = 0
@@ -96,13 +97,15 @@ def bench_ask(
                 elapsed = time.perf_counter() - started
                 if r:
                     samples.append(elapsed)
+                    before_s.append(answer.timings.get("rewrite_s", 0.0))
                     retrieve_s.append(answer.timings.get("retrieve_s", 0.0))
                     write_s.append(answer.timings.get("write_s", 0.0))
                     cited += bool(answer.citations) and answer.mode == "llm"
         leftover = fake.next_reply().text != "unused"
     answerable = sum(1 for q in qs if replies[q])
     detail = (
-        f"{p50_p95(samples)}; of which retrieve p50 {pct(retrieve_s, 50) * 1000:.1f} ms, "
+        f"{p50_p95(samples)}; of which (p50) pre-retrieval checks "
+        f"{pct(before_s, 50) * 1000:.1f} ms, retrieve {pct(retrieve_s, 50) * 1000:.1f} ms, "
         f"model stream+parse p50 {pct(write_s, 50) * 1000:.1f} ms; "
         f"{cited}/{answerable * rounds} answerable asks came back cited in llm mode"
         + ("; WARNING: the fake's reply queue went out of step" if leftover else "")

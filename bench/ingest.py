@@ -14,6 +14,7 @@ from store.embeddings import MiniLMEmbedder
 from store.ingest import PreparedSource, prepare
 
 SECTION = "1 ingest"
+ROUNDS = 2
 
 
 @dataclass
@@ -59,24 +60,29 @@ def bench_ingest(tmp: Path) -> tuple[list[Row], Shipped]:
     started = time.perf_counter()
     report = assistant.ingest(progress=lambda done, total: None)
     warm_s = time.perf_counter() - started
-    write_s = sum(writes)
+    chunks = report.chunks_written
 
     log("ingest: no-op re-ingest")
     noop_s = timed(lambda: assistant.ingest(progress=lambda done, total: None))
 
-    log("ingest: raw encode throughput of the same chunk texts (warm)")
     articles, _ = assistant.library.articles()
     prepared = [prepare(a) for a in articles]
     texts = [c.text for p in prepared for c in p.chunks]
-    embedder.embed_documents(texts[:4])
-    started = time.perf_counter()
-    vectors = embedder.embed_documents(texts)
-    raw_s = time.perf_counter() - started
-
-    chunks = report.chunks_written
-    ingest_rate = chunks / (report.embed_seconds + write_s)
-    raw_rate = len(texts) / raw_s
+    ingest_rates, raw_rates = [], []
+    vectors: list[list[float]] = []
+    for attempt in range(ROUNDS):  # alternated, best of each: the machine is shared
+        if attempt:
+            log(f"ingest: rebuild {attempt} (throughput, best of {ROUNDS})")
+            writes.clear()
+            report = assistant.ingest(rebuild=True, progress=lambda done, total: None)
+        ingest_rates.append(report.chunks_written / (report.embed_seconds + sum(writes)))
+        log(f"ingest: raw encode of the same {len(texts)} chunk texts, round {attempt + 1}")
+        started = time.perf_counter()
+        vectors = embedder.embed_documents(texts)
+        raw_rates.append(len(texts) / (time.perf_counter() - started))
+    ingest_rate, raw_rate = max(ingest_rates), max(raw_rates)
     ratio = ingest_rate / raw_rate
+    write_s = sum(writes)
     rows = [
         Row(
             SECTION,
@@ -89,10 +95,14 @@ def bench_ingest(tmp: Path) -> tuple[list[Row], Shipped]:
         Row(
             SECTION,
             "ingest throughput (chunks / embed+write s)",
-            f"{ingest_rate:.1f} chunks/s "
-            f"(embed {report.embed_seconds:.2f} s + write {write_s:.2f} s)",
+            f"{ingest_rate:.1f} chunks/s, best of {ROUNDS} "
+            f"(last: embed {report.embed_seconds:.2f} s + write {write_s:.2f} s)",
         ),
-        Row(SECTION, "raw encode ceiling (embed_documents)", f"{raw_rate:.1f} chunks/s"),
+        Row(
+            SECTION,
+            "raw encode ceiling (embed_documents, warm)",
+            f"{raw_rate:.1f} chunks/s, best of {ROUNDS}",
+        ),
         Row(SECTION, "ingest / raw encode", f"{ratio:.0%}", "≥ 80%", ratio >= 0.8),
     ]
     shipped = Shipped(tmp / "shipped", settings, assistant, embedder, prepared, vectors)

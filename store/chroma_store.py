@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -153,6 +153,9 @@ class ChunkStore:
         with self._guard:
             if self._collection is None:
                 self._collection = self._open(create)
+                if self._collection is not None:
+                    # The index we just loaded is current as of this generation.
+                    self._seen_generation = _generation_of(self._collection)
             return self._collection
 
     # ---- freshness ------------------------------------------------------------------
@@ -162,13 +165,13 @@ class ChunkStore:
             if self.collection() is None:
                 return 0
             try:
-                meta = self._client.get_collection(self._name, embedding_function=None).metadata
+                current = self._client.get_collection(self._name, embedding_function=None)
             except Exception:
                 self._collection = None  # deleted by a rebuild elsewhere
                 return -1
-            generation = int((meta or {}).get("generation", 0))
+            generation = _generation_of(current)
             if generation != self._seen_generation:
-                if self._seen_generation >= 0 and generation != self._own_generation:
+                if generation != self._own_generation:
                     self._reopen()
                 self._seen_generation = generation
             return generation
@@ -182,22 +185,29 @@ class ChunkStore:
 
     def _bump_generation(self) -> None:
         collection = self.collection(create=True)
-        current = int((collection.metadata or {}).get("generation", 0))
+        current = _generation_of(self._client.get_collection(self._name, embedding_function=None))
         collection.modify(metadata=self._metadata(current + 1))
-        self._own_generation = current + 1
+        self._own_generation = self._seen_generation = current + 1
 
     # ---- writing --------------------------------------------------------------------
     @contextmanager
     def write_lock(self) -> Iterator[None]:
         """Exclusive across processes: two writers corrupt an embedded store."""
-        self._lock_path.parent.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(self._lock_path), thread_local=False)
         try:
+            self._lock_path.parent.mkdir(parents=True, exist_ok=True)
             lock.acquire(timeout=self._lock_timeout)
         except Timeout:
             raise StoreLockedError(str(self._lock_path), self._lock_timeout) from None
+        except OSError as exc:
+            raise StoreUnavailableError(
+                f"Cannot create the store's lock file {self._lock_path} ({exc.strerror}). Set "
+                "PARALLAX_CHROMA_PATH to a folder you can write."
+            ) from None
         try:
             with self._guard:
+                with suppress(ModelMismatchError):  # a rebuild is about to fix that
+                    self.generation()  # a client left stale by another writer must not write
                 yield
                 self._bump_generation()
         finally:
@@ -298,6 +308,10 @@ class ChunkStore:
                 include=["distances"],
             )
         return [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0], strict=True)]
+
+
+def _generation_of(collection: Any) -> int:
+    return int((collection.metadata or {}).get("generation", 0))
 
 
 def _chunk_metadata(chunk: Chunk, source_hash: str, chunk_count: int) -> dict[str, Any]:

@@ -36,9 +36,7 @@ def shipped(stem: str) -> PreparedSource:
 
 
 def clean_env() -> dict[str, str]:
-    return {
-        k: v for k, v in os.environ.items() if not k.startswith(("PARALLAX_", "OPENAI_"))
-    }
+    return {k: v for k, v in os.environ.items() if not k.startswith(("PARALLAX_", "OPENAI_"))}
 
 
 def paragraphs(n: int) -> list[str]:

@@ -14,6 +14,7 @@ import chromadb.api.models.Collection as chroma_collection
 import pytest
 
 import store.chroma_store as chroma_store
+from assistant.errors import UnknownSourceError
 from assistant.service import Assistant
 from assistant.settings import REPO_ROOT, Settings
 from store.embeddings import HashingEmbedder
@@ -357,7 +358,7 @@ def test_ingest_waits_for_the_lock_and_succeeds(
         released.set()
         release(lock_holder)
 
-    timer = threading.Timer(1.0, let_go)
+    timer = threading.Timer(2.0, let_go)
     timer.start()
     try:
         report = assistant.ingest()
@@ -584,18 +585,10 @@ def test_unwritable_store_path_names_the_setting(
 # ---- freshness across processes ----------------------------------------------------------
 
 
-def test_long_running_reader_sees_what_another_process_added(
-    assistant: Assistant, settings: Settings, tmp_path: Path
-) -> None:
-    assistant.ingest()
-    first = assistant.retrieve("Zanzibar quokka envoys ceasefire agenda")
-    assert all(p.source_id != "zanzibar-quokkas" for p in first.passages)
-
-    new = tmp_path / "zanzibar-quokkas.txt"
-    new.write_text(PLAIN_ARTICLE, encoding="utf-8")
+def run_cli_ingest(settings: Settings, cwd: Path, *paths: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "assistant", "ingest", str(new)],
-        cwd=tmp_path,
+        [sys.executable, "-m", "assistant", "ingest", *map(str, paths)],
+        cwd=cwd,
         env=clean_env(
             PARALLAX_ARTICLES_DIR=str(settings.articles_dir),
             PARALLAX_LIBRARY_DIR=str(settings.library_dir),
@@ -609,11 +602,53 @@ def test_long_running_reader_sees_what_another_process_added(
     )
     assert done.returncode == 0, done.stderr
 
-    again = assistant.retrieve("Zanzibar quokka envoys ceasefire agenda")
-    assert again.passages[0].source_id == "zanzibar-quokkas"
-    restricted = assistant.retrieve("quokka question", sources=["zanzibar-quokkas"])
+
+QUOKKA_QUESTION = "Zanzibar quokka envoys ceasefire agenda"
+
+
+@pytest.mark.parametrize("first_use", ["retrieve", "sources", "own-ingest"])
+def test_long_running_reader_sees_what_another_process_added(
+    settings: Settings, tmp_path: Path, first_use: str
+) -> None:
+    """`first_use`: what the long-running reader did before the other process's ingest."""
+    Assistant(settings, HashingEmbedder()).ingest()
+    reader = Assistant(settings, HashingEmbedder())
+    if first_use == "retrieve":
+        first = reader.retrieve(QUOKKA_QUESTION)
+        assert all(p.source_id != "zanzibar-quokkas" for p in first.passages)
+    elif first_use == "sources":
+        assert len(reader.sources()) == len(SEED_IDS)
+    else:
+        path = settings.library_dir / f"{SEED_IDS[0]}.txt"
+        path.write_text(path.read_text("utf-8").replace("Putin", "Vladimir Putin"), "utf-8")
+        assert reader.ingest().updated == [SEED_IDS[0]]
+
+    new = tmp_path / "zanzibar-quokkas.txt"
+    new.write_text(PLAIN_ARTICLE, encoding="utf-8")
+    run_cli_ingest(settings, tmp_path, new)
+
+    assert "zanzibar-quokkas" in source_ids(reader)
+    for _ in range(2):  # and it stays fresh
+        again = reader.retrieve(QUOKKA_QUESTION)
+        assert again.passages[0].source_id == "zanzibar-quokkas"
+        # found by the reader's dense index too, not only by BM25 over the stored text
+        assert again.passages[0].similarity > 0
+    restricted = reader.retrieve("quokka question", sources=["zanzibar-quokkas"])
     assert restricted.passages
     assert {p.source_id for p in restricted.passages} == {"zanzibar-quokkas"}
-    assert "zanzibar-quokkas" in source_ids(assistant)
-    # the reader's dense index is fresh too, not only BM25: the dense hit carries a similarity
-    assert again.passages[0].similarity > 0
+
+
+def test_long_running_reader_stops_seeing_what_another_process_removed(
+    assistant: Assistant, settings: Settings, tmp_path: Path
+) -> None:
+    assistant.ingest()
+    gone = "hot-air-escalate-to-de-escalate"
+    question = "Lavrov Romania Eurofighter Typhoon"
+    assert assistant.retrieve(question).passages[0].source_id == gone
+    (settings.library_dir / f"{gone}.txt").unlink()
+    run_cli_ingest(settings, tmp_path)
+
+    assert gone not in source_ids(assistant)
+    assert all(p.source_id != gone for p in assistant.retrieve(question).passages)
+    with pytest.raises(UnknownSourceError):
+        assistant.retrieve(question, sources=[gone])

@@ -110,9 +110,9 @@ def test_first_retrieve_on_empty_store_ingests(fast_assistant: Assistant) -> Non
 @pytest.mark.parametrize("source_id", [NATION, HOT_AIR])
 def test_restriction_to_one_source(fast_assistant: Assistant, source_id: str) -> None:
     fast_assistant.ingest()
-    result = fast_assistant.retrieve("sanctions NATO Putin peace talks Ukraine", k=8, sources=[
-        source_id
-    ])
+    result = fast_assistant.retrieve(
+        "sanctions NATO Putin peace talks Ukraine", k=8, sources=[source_id]
+    )
     assert len(result.passages) == 8
     assert {p.source_id for p in result.passages} == {source_id}
 

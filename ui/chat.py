@@ -69,7 +69,7 @@ def intro(library: list[SourceInfo]) -> None:
     dates = sorted(s.meta.published for s in library if s.meta.published)
     span = f", published {period(dates[0], dates[-1])}" if dates else ""
     st.markdown(
-        f"Ask about **{len(library)} articles** from {render.plain(', '.join(outlets))}{span}. "
+        f"Ask about **{render.count(len(library), 'article')}** from {render.plain(', '.join(outlets))}{span}. "
         "Every claim in an answer is cited with a verified quote, and Parallax says where the "
         "sources disagree.",
         unsafe_allow_html=True,
@@ -81,6 +81,7 @@ def intro(library: list[SourceInfo]) -> None:
             render.plain(question),
             key=f"starter-{i}",
             width="stretch",
+            wrap=True,
             on_click=st.session_state.__setitem__,
             args=("starter", question),
         )
@@ -143,8 +144,7 @@ def ask(scope: state.Scope, question: str) -> None:
 
 
 def search(scope: state.Scope, question: str) -> AnswerStream:
-    count = scope.searched
-    with st.status(f"Searching {count} article{'s' * (count != 1)}…") as status:
+    with st.status(f"Searching {render.count(scope.searched, 'article')}…") as status:
         try:
             stream = scope.assistant.ask_stream(
                 question, history=state.answers(), sources=scope.sources, k=scope.k
@@ -156,11 +156,10 @@ def search(scope: state.Scope, question: str) -> AnswerStream:
         outlets = sorted({p.outlet for p in passages})
         for p in passages:
             st.markdown(f"{render.plain(p.outlet)} · *{render.plain(p.title)}*")
-        status.update(
-            label=f"{len(passages)} passage{'s' * (len(passages) != 1)} from "
-            f"{len(outlets)} outlet{'s' * (len(outlets) != 1)}",
-            state="complete",
+        label = (
+            f"{render.count(len(passages), 'passage')} from {render.count(len(outlets), 'outlet')}"
         )
+        status.update(label=label, state="complete")
     return stream
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import streamlit as st
 
 from assistant import Assistant, ParallaxError, SourceInfo
@@ -20,7 +22,7 @@ def page() -> None:
     if flash := st.session_state.pop("library_flash", None):
         st.success(flash, icon=":material/check_circle:")
     add_form(scope.assistant)
-    st.subheader(f"{len(scope.library)} articles")
+    st.subheader(render.count(len(scope.library), "article"))
     for info in scope.library:
         article(scope.assistant, info)
 
@@ -32,7 +34,11 @@ def add_form(assistant: Assistant) -> None:
         st.expander("Add an article", icon=":material/add:", key="add-expander"),
         st.form(f"add-{generation}", border=False),
     ):
-        upload = st.file_uploader("Upload a file", type=["txt", "md", "html", "htm"])
+        upload = st.file_uploader(
+            "Upload a file",
+            type=["txt", "md", "html", "htm"],
+            max_upload_size=max(1, math.ceil(assistant.settings.max_file_mb)),
+        )
         pasted = st.text_area("…or paste the article's text", height=150)
         left, right = st.columns(2)
         title = left.text_input("Title", placeholder="Taken from the text if empty")
@@ -70,7 +76,10 @@ def add(assistant: Assistant, data: bytes, filename: str, fields: dict[str, str 
         st.error(render.plain(str(exc)), icon=":material/error:")
         return
     chunks = next((s.chunks for s in assistant.sources() if s.meta.id == source_id), 0)
-    message = f"Added **{render.plain(source_id)}** ({chunks} passages): ask about it in the chat."
+    message = (
+        f"Added **{render.plain(source_id)}** ({render.count(chunks, 'passage')}): "
+        "ask about it in the chat now."
+    )
     if report.skipped:
         message += " Skipped: " + render.plain("; ".join(report.skipped))
     st.session_state["library_flash"] = message
@@ -82,7 +91,7 @@ def article(assistant: Assistant, info: SourceInfo) -> None:
     meta = info.meta
     with st.expander(f"**{render.plain(meta.outlet)}** · {render.plain(meta.title)}"):
         details = [render.plain(x) for x in (meta.author, meta.published) if x]
-        details += [f"{info.chunks} passages", f"`{meta.id}`"]
+        details += [render.count(info.chunks, "passage"), f"`{meta.id}`"]
         if link := render.http_url(meta.url):
             details.append(f"[original ↗]({link.replace(')', '%29').replace(' ', '%20')})")
         st.markdown(" · ".join(details))

@@ -10,7 +10,7 @@ from ui.sidebar import render_sidebar
 
 
 def main() -> None:
-    st.set_page_config(page_title="Parallax", page_icon=":material/balance:", layout="centered")
+    st.set_page_config(page_title="Parallax", page_icon="🔭", layout="centered")
     st.html(render.CSS)
     try:
         base = state.base_assistant()
@@ -18,8 +18,10 @@ def main() -> None:
         st.error(render.plain(str(exc)), icon=":material/error:")
         st.stop()
     state.set_scope(render_sidebar(base))
+    # Not ui/pages/: a folder of that name switches Streamlit (and AppTest) to the old
+    # pages-directory mode, which skips this entry script on reruns.
     pages = [
-        st.Page("pages/chat.py", title="Chat", icon=":material/forum:", default=True),
-        st.Page("pages/library.py", title="Library", icon=":material/library_books:"),
+        st.Page("views/chat.py", title="Chat", icon=":material/forum:", default=True),
+        st.Page("views/library.py", title="Library", icon=":material/library_books:"),
     ]
     st.navigation(pages).run()

@@ -23,8 +23,9 @@ CSS = """
 .px-chip.px-missing{background:rgba(128,128,128,.12);color:gray;border-color:rgba(128,128,128,.4)}
 mark.px-quote{background:#ffe58a;color:#1f1f1f;padding:.05em .15em;border-radius:.2em}
 .px-unverified{color:#b54708;font-weight:600;font-size:.85em;white-space:nowrap}
+[data-testid="stChatMessageContent"] h3{font-size:1.2rem;padding-top:.4rem}
+[data-testid="stChatMessageContent"] h4{font-size:1.02rem;padding-top:.3rem}
 .px-meta{color:rgba(120,120,120,1);font-size:.9em}
-.px-source a{text-decoration:none}
 </style>
 """
 
@@ -35,6 +36,13 @@ _PLAIN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:=])")
 _MARKDOWN = re.compile(r"([\\\[\]$])")
 _ESCAPED_MARKER = re.compile(r"\\\[(\d+)\\\]")
 _WORD = re.compile(r"\w+")
+_DISAGREE_HEADING = re.compile(
+    r"^(#{1,6}[ \t]*|\*\*)where the sources disagree:?(\*\*)?:?[ \t]*$", re.I | re.M
+)
+
+
+def count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
 
 
 def _escape(text: str) -> str:
@@ -75,6 +83,16 @@ def with_chips(text: str, answer: Answer) -> str:
     return _ESCAPED_MARKER.sub(lambda m: chip(int(m[1]), by_n.get(int(m[1]))), safe_markdown(text))
 
 
+def without_disagreement_section(text: str) -> str:
+    """The model's own disagreement section, which the structured block below replaces."""
+    found = _DISAGREE_HEADING.search(text)
+    if found is None:
+        return text
+    level = found.group(1).count("#") or 6
+    after = re.compile(rf"^#{{1,{level}}}[ \t]", re.M).search(text, found.end())
+    return text[: found.start()].rstrip() + ("\n\n" + text[after.start() :] if after else "")
+
+
 def quote_span(text: str, quote: str) -> tuple[int, int] | None:
     """Where the quote sits in the passage, tolerating the quote's typographic changes."""
     if not quote.strip():
@@ -108,19 +126,20 @@ def byline(citation: Citation) -> str:
 
 def answer_body(answer: Answer) -> None:
     """The answer text with chips, or a clear reply when the articles do not cover it."""
-    if not answer.answerable:
-        st.info(
-            "**Not covered by these articles.** " + safe_markdown(answer.text.strip()),
-            icon=":material/search_off:",
-        )
-        return
     if not answer.text.strip():
         st.warning(
             "The model returned an empty answer. Ask again or rephrase the question.",
             icon=":material/warning:",
         )
         return
-    st.markdown(with_chips(answer.text, answer), unsafe_allow_html=True, anchors=False)
+    if not answer.answerable:
+        st.info(
+            "**Not covered by these articles.** " + safe_markdown(answer.text.strip()),
+            icon=":material/search_off:",
+        )
+        return
+    body = without_disagreement_section(answer.text) if answer.disagreements else answer.text
+    st.markdown(with_chips(body, answer), unsafe_allow_html=True, anchors=False)
 
 
 def sources(answer: Answer, key: str) -> None:
@@ -138,7 +157,7 @@ def sources(answer: Answer, key: str) -> None:
                 line += f' · <a href="{href}" target="_blank" rel="noopener">original ↗</a>'
             if not c.verified:
                 line += ' <span class="px-unverified">⚠ quote not verified</span>'
-            left.markdown(f'<div class="px-source">{line}</div>', unsafe_allow_html=True)
+            left.markdown(line, unsafe_allow_html=True)
             with right.popover("Passage", icon=":material/format_quote:", key=f"pop-{key}-{c.n}"):
                 passage_view(answer, c)
 
@@ -190,7 +209,7 @@ def disagreement(d: Disagreement, by_n: dict[int, Citation]) -> None:
 def footer(answer: Answer) -> None:
     seconds = sum(answer.timings.values())
     who = f"{answer.model}" if answer.mode == "llm" else "extractive"
-    st.caption(f"{who} · {len(answer.passages)} passages · {seconds:.1f} s")
+    st.caption(f"{who} · {count(len(answer.passages), 'passage')} · {seconds:.1f} s")
 
 
 def answer(answer: Answer, key: str) -> None:

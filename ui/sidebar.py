@@ -46,7 +46,7 @@ def render_sidebar(base: Assistant) -> state.Scope:
         else:
             st.caption(":material/format_quote: Mode: **extractive** (no language model)")
 
-        st.markdown(f"#### Library · {len(library)} articles")
+        st.markdown(f"#### Library · {render.count(len(library), 'article')}")
         with st.container(horizontal=True):
             st.button("All", on_click=select_all, args=(library, True), type="tertiary")
             st.button("None", on_click=select_all, args=(library, False), type="tertiary")

@@ -1,0 +1,391 @@
+"""The Streamlit app driven headlessly with AppTest, against real stores and a fake model server.
+
+The embedding model loads inside the app, and a fresh store costs an ingest, so one store
+(the shipped articles) is shared by the module; each test builds its own assistant from the
+environment, as the app does, after clearing `st.cache_resource`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from assistant import Answer, Assistant
+from assistant.settings import REPO_ROOT
+from tests.fake_openai import FakeOpenAI, Reply
+
+APP = REPO_ROOT / "ui" / "app.py"
+EU = "Should the European Union take part in the peace negotiations?"
+NATION = "the-nation-us-engagement-essential"
+EVIL = (
+    "Harbour pilots in Valparaiso went on strike over new tug rules, the union said on Monday.\n\n"
+    "The union leader wrote <script>alert(1)</script> in a post that also linked "
+    "[x](javascript:alert(1)) before it was deleted, and said the strike would last a week.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def shipped_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("ui-store")
+
+
+def use_store(monkeypatch: pytest.MonkeyPatch, root: Path, tmp_path: Path, **env: str) -> None:
+    """The app reads Settings from the environment: point it at `root`, away from any .env."""
+    monkeypatch.chdir(tmp_path)
+    for name in (
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "PARALLAX_CHROMA_HOST",
+        "PARALLAX_EMBEDDING_MODEL",
+        "PARALLAX_ARTICLES_DIR",
+        "PARALLAX_TOP_K",
+        "PARALLAX_LLM_MODEL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    values = {
+        "PARALLAX_CHROMA_PATH": str(root / "chroma"),
+        "PARALLAX_LIBRARY_DIR": str(root / "library"),
+        "PARALLAX_LLM": "off",
+        "PARALLAX_LLM_MAX_RETRIES": "0",
+        **env,
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> Iterator[None]:
+    st.cache_resource.clear()
+    yield
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def extractive(monkeypatch: pytest.MonkeyPatch, shipped_store: Path, tmp_path: Path) -> None:
+    use_store(monkeypatch, shipped_store, tmp_path)
+
+
+@pytest.fixture
+def llm(
+    monkeypatch: pytest.MonkeyPatch, shipped_store: Path, tmp_path: Path, fake_llm: FakeOpenAI
+) -> FakeOpenAI:
+    use_store(
+        monkeypatch,
+        shipped_store,
+        tmp_path,
+        PARALLAX_LLM="auto",
+        OPENAI_BASE_URL=fake_llm.url,
+        OPENAI_API_KEY="test-key",
+    )
+    return fake_llm
+
+
+def start() -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=120).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def ask(at: AppTest, question: str) -> AppTest:
+    at.chat_input[0].set_value(question).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def text(node: Any) -> str:
+    return "\n".join(m.value for m in node.markdown)
+
+
+def last_answer(at: AppTest) -> Answer:
+    answer = at.session_state["turns"][-1].answer
+    assert answer is not None, at.session_state["turns"][-1].error
+    return answer
+
+
+def chips(markdown: str) -> list[int]:
+    return [int(n) for n in re.findall(r'class="px-chip"[^>]*>(\d+)</span>', markdown)]
+
+
+# ---- the scripted model -------------------------------------------------------------------
+def source_blocks(prompt: str) -> dict[int, tuple[str, str]]:
+    """{n: (outlet, passage text)} from the answer prompt the app sent."""
+    found = {}
+    for m in re.finditer(r"<<<SOURCE \[(\d+)\]>>>\n(.*?)\n<<<END SOURCE \[\1\]>>>", prompt, re.S):
+        header, _, body = m.group(2).partition("\n---\n")
+        outlet = re.search(r"^outlet: (.*)$", header, re.M)
+        found[int(m.group(1))] = (outlet.group(1) if outlet else "", body)
+    return found
+
+
+def first_sentence(passage: str) -> str:
+    return re.split(r"(?<=[.!?])\s", passage.strip(), maxsplit=1)[0]
+
+
+def disagreement_reply(prompt: str) -> str:
+    """The Nation against Foreign Policy, with quotes copied from the passages sent."""
+    blocks = source_blocks(prompt)
+    nation = next(n for n, (_, body) in blocks.items() if "should be left out" in body)
+    fp = next(n for n, (outlet, _) in blocks.items() if outlet == "Foreign Policy")
+    nation_quote = "the European Union should be left out of the process"
+    fp_quote = first_sentence(blocks[fp][1])
+    notes = {
+        "answerable": True,
+        "quotes": {str(nation): nation_quote, str(fp): fp_quote},
+        "disagreements": [
+            {
+                "topic": "Whether Europe belongs at the negotiating table",
+                "positions": [
+                    {
+                        "source": nation,
+                        "summary": "Keep the EU out for now.",
+                        "citations": [nation],
+                    },
+                    {"source": fp, "summary": "The allies must act together.", "citations": [fp]},
+                ],
+            }
+        ],
+    }
+    return (
+        f"The sources disagree. The Nation's Anatol Lieven argues that the EU should stay out "
+        f"until a settlement takes shape [{nation}]. Foreign Policy's Laurie Bristow sees the "
+        f"allies' common approach as essential [{fp}].\n\n"
+        "### Where the sources disagree\n"
+        f"- The Nation: leave the EU out for now [{nation}].\n"
+        f"- Foreign Policy: act together with the allies [{fp}].\n"
+        f"<<<NOTES\n{json.dumps(notes)}"
+    )
+
+
+def script_disagreement(fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each reply is built from the request it answers, so the passage numbers are right."""
+
+    def reply() -> Reply:
+        prompt = fake.chat_requests()[-1].body["messages"][-1]["content"]
+        return Reply(text=disagreement_reply(prompt))
+
+    monkeypatch.setattr(fake, "next_reply", reply)
+
+
+# ---- extractive mode ------------------------------------------------------------------------
+@pytest.mark.usefixtures("extractive")
+def test_extractive_answer_has_banner_chips_sources_and_quotes() -> None:
+    at = start()
+    assert "No language model is configured" in at.info[0].value
+    assert "OPENAI_API_KEY" in at.info[0].value
+    assert "5 articles" in text(at.main)
+    starters = [b for b in at.button if (b.key or "").startswith("starter-")]
+    assert 3 <= len(starters) <= 4
+    assert any("extractive" in c.value for c in at.sidebar.caption)
+
+    at.button(key="starter-0").click().run()  # one click asks
+    assert not at.exception, at.exception
+    answer = last_answer(at)
+    assert answer.question == starters[0].label.replace("\\", "")
+    assert answer.mode == "extractive" and answer.citations
+    assert at.status[0].label.endswith("outlets") and "passages from" in at.status[0].label
+    body = text(at.main)
+    assert set(chips(body)) == {c.n for c in answer.citations}
+    sources = at.get_by_key("sources-0")
+    for c in answer.citations:
+        assert c.outlet in text(sources)
+    marks = [m.value for m in at.markdown if '<mark class="px-quote">' in m.value]
+    assert len(marks) == len(answer.citations)  # each passage, one click away, highlighted
+    assert "https://www.thenation.com/" in body and "#:~:text=" in body
+
+
+@pytest.mark.usefixtures("extractive")
+def test_question_the_articles_do_not_cover() -> None:
+    at = ask(start(), "Who won the 2024 Super Bowl?")
+    answer = last_answer(at)
+    assert not answer.answerable and not answer.citations
+    assert any("Not covered by these articles" in i.value for i in at.info)
+    assert not chips(text(at.main))
+
+
+@pytest.mark.usefixtures("extractive")
+def test_sidebar_restricts_the_sources() -> None:
+    at = start()
+    for box in at.sidebar.checkbox:
+        if box.key != f"src:{NATION}":
+            box.uncheck()
+    at.sidebar.slider(key="k").set_value(3).run()
+    at = ask(at, EU)
+    answer = last_answer(at)
+    assert answer.citations
+    assert {c.source_id for c in answer.citations} == {NATION}
+    assert {p.source_id for p in answer.passages} == {NATION}
+    assert len(answer.passages) <= 3
+    assert at.status[0].label.endswith("from 1 outlet")
+
+    at.sidebar.button[1].click().run()  # "None": nothing left to ask about
+    assert not at.exception
+    assert at.chat_input[0].proto.disabled
+    assert any("Choose at least one article" in w.value for w in at.warning)
+
+
+@pytest.mark.usefixtures("extractive")
+def test_follow_up_export_and_new_chat(monkeypatch: pytest.MonkeyPatch) -> None:
+    histories: list[int] = []
+    ask_stream = Assistant.ask_stream
+
+    def spy(self: Assistant, question: str, history: Any = (), **kw: Any) -> Any:
+        histories.append(len(history))
+        return ask_stream(self, question, history, **kw)
+
+    exported: list[Any] = []
+    download = st.download_button
+
+    def capture(label: str, data: Any, *args: Any, **kwargs: Any) -> bool:
+        exported.append(data)
+        return download(label, data, *args, **kwargs)
+
+    monkeypatch.setattr(Assistant, "ask_stream", spy)
+    monkeypatch.setattr(st, "download_button", capture)
+
+    at = ask(start(), EU)
+    at = ask(at, "And what does Foreign Policy say about that?")
+    assert histories == [0, 1]
+    export = exported[-1]
+    assert f"## {EU}" in export and "## And what does Foreign Policy say" in export
+    assert "**References**" in export
+    for answer in (t.answer for t in at.session_state["turns"]):
+        assert answer is not None
+        assert all(f"{c.n}. {c.outlet}" in export for c in answer.citations)
+
+    new_chat = next(b for b in at.button if b.label == "New chat")
+    new_chat.click().run()
+    assert at.session_state["turns"] == []
+    assert any((b.key or "").startswith("starter-") for b in at.button)
+
+
+@pytest.mark.usefixtures("extractive")
+def test_library_page_shows_cleaning() -> None:
+    at = start().switch_page("views/library.py").run()
+    assert not at.exception, at.exception
+    assert at.subheader[0].value == "5 articles"
+    labels = [e.label for e in at.expander]
+    assert any("Foreign Policy" in label for label in labels)
+    assert any("14 passages" in m.value for m in at.markdown)
+    toggle = next(
+        t for t in at.toggle if t.key == "removed:foreign-policy-how-to-negotiate-with-putin"
+    )
+    toggle.set_value(True).run()
+    removed = at.dataframe[0].value
+    assert len(removed) > 0 and {"Rule", "Why", "Removed text"} <= set(removed.columns)
+
+
+# ---- with a (fake) language model ----------------------------------------------------------
+def test_llm_answer_shows_the_disagreement(
+    llm: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script_disagreement(llm, monkeypatch)
+    at = start()
+    assert not any("No language model" in i.value for i in at.info)
+    assert any("LLM" in c.value for c in at.sidebar.caption)
+
+    at = ask(at, EU)
+    answer = last_answer(at)
+    assert answer.mode == "llm" and answer.answerable
+    assert len(answer.citations) == 2 and all(c.verified for c in answer.citations)
+    assert len(chips(text(at.main))) >= 2
+    assert {c.outlet for c in answer.citations} == {"The Nation", "Foreign Policy"}
+
+    block = at.get_by_key("disagree-0")
+    assert "Where the sources disagree" in text(block)
+    columns = block.columns
+    assert len(columns) == 2
+    assert "The Nation" in text(columns[0]) and "Keep the EU out" in text(columns[0])
+    assert "Foreign Policy" in text(columns[1]) and "act together" in text(columns[1])
+    assert "should be left out of the process" in text(columns[0])
+    assert "Foreign Policy" in text(at.get_by_key("sources-0"))
+    assert llm.chat_requests()[-1].body["model"] == "gpt-4o-mini"
+
+
+def test_model_errors_are_shown_and_the_chat_goes_on(llm: FakeOpenAI) -> None:
+    llm.queue(Reply.error(500, "boom"))
+    at = ask(start(), EU)
+    assert at.session_state["turns"][-1].error
+    assert any("did not answer" in e.value for e in at.error)
+
+    llm.queue(Reply(text=""))  # an empty reply: a message, not a crash
+    at = ask(at, EU)
+    assert any("empty answer" in w.value for w in at.warning)
+
+    llm.queue(Reply.truncated("The Nation wants the EU left out [1]. Foreign Policy wants", 50))
+    at = ask(at, EU)
+    assert last_answer(at).incomplete
+    assert any(last_answer(at).notice in w.value for w in at.warning)
+
+    at.sidebar.text_input(key="model").set_value("other-model").run()
+    llm.queue("The articles do not cover this.\n<<<NOTES\n" + json.dumps({"answerable": False}))
+    at = ask(at, "Who won the 2024 Super Bowl?")
+    assert llm.chat_requests()[-1].body["model"] == "other-model"
+    assert any("Not covered by these articles" in i.value for i in at.info)
+    assert any("other-model" in c.value for c in at.sidebar.caption)
+
+
+# ---- the library page and untrusted text -----------------------------------------------------
+def test_library_add_escape_and_remove(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    seed = tmp_path_factory.mktemp("seed")
+    (seed / "tug-fleet.txt").write_text(
+        "The port of Valparaiso ordered four new tugs this spring to handle larger ships.\n",
+        encoding="utf-8",
+    )
+    use_store(monkeypatch, tmp_path / "store", tmp_path, PARALLAX_ARTICLES_DIR=str(seed))
+    at = start().switch_page("views/library.py").run()
+    assert not at.exception, at.exception
+    assert at.subheader[0].value == "1 article"
+
+    def field(label: str) -> Any:
+        return next(t for t in at.text_input if t.label == label)
+
+    def submit() -> None:
+        next(b for b in at.button if b.label == "Add to the library").click().run()
+        assert not at.exception, at.exception
+
+    submit()  # nothing given
+    assert "paste the article's text" in at.error[0].value
+    at.text_area[0].set_value(EVIL)
+    field("Link to the original").set_value("javascript:alert(1)")
+    submit()
+    assert "http://" in at.error[0].value
+    assert at.text_area[0].value == EVIL  # nothing lost
+
+    at.text_area[0].set_value("")
+    at.file_uploader[0].set_value(("pilots.md", EVIL.encode(), "text/markdown"))
+    field("Title").set_value("Pilots strike")
+    field("Outlet").set_value("Harbour <b>News</b>")
+    field("Date").set_value("2025-01-02")
+    field("Link to the original").set_value("https://example.org/pilots")
+    submit()
+    assert "Added" in at.success[0].value
+    assert at.subheader[0].value == "2 articles"
+    page = text(at.main)
+    assert "&lt;script&gt;alert\\(1\\)&lt;/script&gt;" in page
+    assert "\\[x\\]\\(javascript\\:alert\\(1\\)\\)" in page
+    assert "<script>" not in page and "<b>" not in page
+
+    at.switch_page("views/chat.py").run()
+    at = ask(at, "What did the union leader write in the post before it was deleted?")
+    answer = last_answer(at)
+    assert "pilots-strike" in {c.source_id for c in answer.citations}
+    everything = text(at.main) + "\n".join(e.value for e in at.sidebar.markdown)
+    assert "<script>" not in everything and "<b>" not in everything
+    assert "[x](javascript" not in everything and "\\[x\\]" in everything  # no link
+    assert "Harbour &lt;b&gt;News&lt;/b&gt;" in everything
+    assert "example.org/pilots#:~:text=" in everything
+
+    at.switch_page("views/library.py").run()
+    at.button(key="remove:pilots-strike").click().run()
+    assert not at.exception, at.exception
+    assert "Removed" in at.success[0].value
+    assert at.subheader[0].value == "1 article"
