@@ -117,8 +117,14 @@ class Assistant:
         if rebuild:
             with self.store.write_lock():
                 self.store.reset()
-        articles, unreadable = self.library.articles()
-        report = ingest(self.store, self.embedder, articles, progress=progress)
+        unreadable: list[str] = []
+
+        def load() -> list[Article]:
+            articles, skipped = self.library.articles()
+            unreadable.extend(skipped)
+            return articles
+
+        report = ingest(self.store, self.embedder, load, progress=progress)
         report.skipped[:0] = problems + unreadable
         return report
 

@@ -58,15 +58,20 @@ def scripted_reply(passages: list[Passage]) -> str:
 
 
 def bench_ask(
-    base: Settings, embedder: Embedder, label: str, rounds: int, target: bool
+    base: Settings,
+    embedder: Embedder,
+    label: str,
+    rounds: int,
+    target: bool,
+    limit: int | None = None,
 ) -> list[Row]:
-    """Time `Assistant.ask` over the dev questions against the instant fake model."""
+    """Time `Assistant.ask` over (the first `limit` of) the dev questions, instant fake model."""
     try:
         from tests.fake_openai import FakeOpenAI, Reply
     except ImportError as exc:
         return [Row(SECTION, f"ask, {label}", f"not measured: cannot import the fake ({exc})")]
     log(f"ask: {label}")
-    qs = [q.question for q in questions()]
+    qs = [q.question for q in questions()][:limit]
     with FakeOpenAI(default=Reply(text="unused")) as fake:
         settings = base.model_copy(
             update={
@@ -79,10 +84,11 @@ def bench_ask(
         )
         assistant = Assistant(settings, embedder)
         replies: dict[str, str | None] = {}
-        for q in qs:  # what each question retrieves, to script a reply that fits it
-            scope = mentioned_sources(q, assistant.sources()) or None
-            retrieval = assistant.retrieve(q, sources=scope)
-            replies[q] = scripted_reply(retrieval.passages) if retrieval.answerable else None
+        library = assistant.sources()
+        for q in qs:  # what each question retrieves (as ask does), to script a fitting reply
+            scope = mentioned_sources(q, library) or None
+            passages, answerable = assistant.retriever.retrieve(q, settings.top_k, scope)
+            replies[q] = scripted_reply(passages) if answerable and passages else None
         samples: list[float] = []
         before_s: list[float] = []
         retrieve_s: list[float] = []

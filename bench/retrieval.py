@@ -39,6 +39,36 @@ def dev_queries(n: int = QUERIES) -> list[str]:
     return cycle([q.question for q in questions()], n)
 
 
+def threads_ab(
+    retriever: Retriever, queries: list[str], block: int = 20
+) -> tuple[list[float], list[float]]:
+    """Retriever.retrieve latencies with torch's default threads and with one thread,
+    alternated in blocks so both see the same machine load."""
+    import torch
+
+    default = torch.get_num_threads()
+    for q in queries[:5]:
+        retriever.retrieve(q, 8)
+    out: tuple[list[float], list[float]] = ([], [])
+    try:
+        for begin in range(0, len(queries), block):
+            for threads, samples in ((default, out[0]), (1, out[1])):
+                torch.set_num_threads(threads)
+                chunk = queries[begin : begin + block]
+                samples += latencies(lambda q: retriever.retrieve(q, 8), chunk, warmup=1)
+    finally:
+        torch.set_num_threads(default)
+    return out
+
+
+def _what_if(samples: list[float]) -> Row:
+    import torch
+
+    default = torch.get_num_threads()
+    metric = f"what-if, not shipped: same, torch.set_num_threads(1) (default {default})"
+    return Row(SECTION, metric, p50_p95(samples))
+
+
 def _breakdown(retriever: Retriever, queries: list[str]) -> str:
     """p50 of each stage of Retriever.retrieve, timed separately."""
     snap = retriever.snapshot()
@@ -68,8 +98,8 @@ def bench_shipped(shipped: Shipped) -> tuple[list[Row], list[float]]:
     retriever = shipped.assistant.retriever
     chunks = len(retriever.snapshot().chunks)
     queries = dev_queries()
-    core = latencies(lambda q: retriever.retrieve(q, 8), queries)
-    public = latencies(lambda q: shipped.assistant.retrieve(q), queries[:60])
+    core, one_thread = threads_ab(retriever, queries)
+    public = latencies(lambda q: shipped.assistant.retrieve(q), queries[:40])
     p95 = pct(core, 95)
     rows = [
         Row(
@@ -79,8 +109,9 @@ def bench_shipped(shipped: Shipped) -> tuple[list[Row], list[float]]:
             "p95 < 50 ms",
             p95 < 0.050,
         ),
+        _what_if(one_thread),
         Row(SECTION, "Assistant.retrieve, shipped", p50_p95(public)),
-        Row(SECTION, "stages at shipped scale (p50)", _breakdown(retriever, queries[:40])),
+        Row(SECTION, "stages at shipped scale (p50)", _breakdown(retriever, queries[:30])),
     ]
     return rows, core
 
@@ -157,10 +188,10 @@ def bench_synthetic(synthetic: Synthetic, shipped: Shipped) -> list[Row]:
     snap = retriever.snapshot()
     snapshot_s = time.perf_counter() - started
     queries = dev_queries()
-    core = latencies(lambda q: retriever.retrieve(q, 8), queries)
+    core, one_thread = threads_ab(retriever, queries)
     settings = shipped_settings(synthetic.root)
     assistant = Assistant(settings, shipped.embedder)
-    public = latencies(lambda q: assistant.retrieve(q), queries[:40], warmup=2)
+    public = latencies(lambda q: assistant.retrieve(q), queries[:10], warmup=1)
     n = len(snap.chunks)
     return [
         Row(
@@ -176,6 +207,7 @@ def bench_synthetic(synthetic: Synthetic, shipped: Shipped) -> list[Row]:
             "p95 < 150 ms",
             pct(core, 95) < 0.150,
         ),
+        _what_if(one_thread),
         Row(SECTION, f"Assistant.retrieve, {n} chunks", p50_p95(public)),
-        Row(SECTION, f"stages at {n} chunks (p50)", _breakdown(retriever, queries[:40])),
+        Row(SECTION, f"stages at {n} chunks (p50)", _breakdown(retriever, queries[:30])),
     ]

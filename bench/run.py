@@ -91,7 +91,7 @@ def main() -> int:
                 "3 ask overhead",
                 "synthetic",
                 lambda: bench_ask(
-                    syn_settings, shipped.embedder, f"{syn.chunks}-chunk store", 1, False
+                    syn_settings, shipped.embedder, f"{syn.chunks}-chunk store", 1, False, 6
                 ),
             )
         rows += guarded("4 start-up", "app", lambda: bench_app(shipped.root))

@@ -118,7 +118,7 @@ def bench_tutorial(tmp: Path, shipped: Shipped, parallax_latency: list[float]) -
     parallax_pairs = [(c.source.id, c.text) for c in shipped.assistant.chunks()]
 
     log("tutorial: query latency")
-    latency = latencies(lambda q: store.similarity_search(q, k=8), dev_queries())
+    latency = latencies(lambda q: store.similarity_search(q, k=8), dev_queries(100))
 
     r5_gain = par["evidence_recall@5"] - tut["evidence_recall@5"]
     both = "tutorial {} · Parallax {}"

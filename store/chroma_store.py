@@ -8,10 +8,12 @@ vector index would otherwise be stale, know to reopen.
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,6 +103,12 @@ class ChunkStore:
                 f"Cannot write the store at {self.path} ({exc.strerror}). Set "
                 "PARALLAX_CHROMA_PATH to a folder you can write."
             ) from None
+        if problem := _not_a_store(self.path):
+            raise StoreUnavailableError(
+                f"The folder {self.path} {problem}. Point PARALLAX_CHROMA_PATH at an empty or "
+                "missing folder, or, if it is a damaged Parallax store, rebuild it with: "
+                "parallax ingest --rebuild"
+            )
         try:
             return chromadb.PersistentClient(path=str(self.path))
         except Exception as exc:
@@ -206,7 +214,7 @@ class ChunkStore:
             ) from None
         try:
             with self._guard:
-                with suppress(ModelMismatchError):  # a rebuild is about to fix that
+                with suppress(ModelMismatchError, StoreUnavailableError):  # a rebuild fixes those
                     self.generation()  # a client left stale by another writer must not write
                 yield
                 self._bump_generation()
@@ -234,10 +242,21 @@ class ChunkStore:
             collection.delete(where={"source_id": source_id})
 
     def reset(self) -> None:
-        """Drop every Parallax collection (any model): the start of a rebuild."""
+        """Drop every Parallax collection (any model): the start of a rebuild.
+
+        A damaged embedded store is wiped, but only if it is recognisably Chroma's: a
+        folder of someone else's files is never deleted.
+        """
         with self._guard:
             if self._client is None:
-                self._client = self._connect()
+                try:
+                    self._client = self._connect()
+                except StoreUnavailableError:
+                    if self.host or not (self.path and _is_chroma_folder(self.path)):
+                        raise
+                    SharedSystemClient.clear_system_cache()
+                    shutil.rmtree(self.path)
+                    self._client = self._connect()
             for entry in self._client.list_collections():
                 name = entry if isinstance(entry, str) else entry.name
                 if name.startswith(COLLECTION_PREFIX):
@@ -308,6 +327,37 @@ class ChunkStore:
                 include=["distances"],
             )
         return [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0], strict=True)]
+
+
+_CHROMA_TABLES = {"collections", "embeddings", "segments"}
+
+
+def _is_chroma_folder(path: Path) -> bool:
+    return (path / "chroma.sqlite3").is_file() and all(
+        p.name == "chroma.sqlite3" or _is_uuid_dir(p) or p.name.startswith(".")
+        for p in path.iterdir()
+    )
+
+
+def _is_uuid_dir(path: Path) -> bool:
+    return path.is_dir() and len(path.name) == 36 and path.name.count("-") == 4
+
+
+def _not_a_store(path: Path) -> str | None:
+    """Why `path` is not a Chroma store we may open (opening would write into it)."""
+    entries = [p for p in path.iterdir() if not p.name.startswith(".")]
+    if not entries:
+        return None
+    if not _is_chroma_folder(path):
+        return "holds files that are not a Chroma store"
+    try:
+        with closing(sqlite3.connect(f"file:{path / 'chroma.sqlite3'}?mode=ro", uri=True)) as db:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    except sqlite3.DatabaseError:
+        return "holds a chroma.sqlite3 that is not a readable database"
+    if not tables >= _CHROMA_TABLES:
+        return "holds a chroma.sqlite3 of another application"
+    return None
 
 
 def _generation_of(collection: Any) -> int:

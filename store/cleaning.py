@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import accumulate
 
 
 @dataclass(frozen=True)
@@ -286,14 +287,17 @@ TAIL_RULES: tuple[_TailRule, ...] = (
 def _tail(paras: list[str], body_start: int) -> tuple[int, _TailRule] | None:
     """First end-of-article marker in the second half of the body (earlier ones may be body)."""
     total = sum(len(p) for p in paras[body_start:])
-    offset = 0
+    offsets = list(accumulate((len(p) for p in paras[body_start:]), initial=0))
     for i in range(body_start, len(paras)):
-        if offset >= total / 2:
+        if offsets[i - body_start] >= total / 2:
             for rule in TAIL_RULES:
                 start = rule.start(paras, i)
                 if start is not None:
-                    return max(start, body_start), rule
-        offset += len(paras[i])
+                    start = max(start, body_start)
+                    # A look-back may not reach into the first half either: that is body.
+                    if offsets[start - body_start] < total / 2:
+                        start = i
+                    return start, rule
     return None
 
 

@@ -71,15 +71,20 @@ def prepare(article: Article) -> PreparedSource:
 def ingest(
     store: ChunkStore,
     embedder: Embedder,
-    articles: list[Article],
+    load: Callable[[], list[Article]],
     *,
     delete_missing: bool = True,
     progress: Progress | None = None,
 ) -> IngestReport:
-    """Bring the store in line with `articles` under the store's write lock."""
+    """Bring the store in line with the articles `load` returns, under the write lock.
+
+    The library is read inside the lock: an ingest that waited for another one must see
+    what that one added, or it would delete it again.
+    """
     started = time.perf_counter()
     report = IngestReport()
     with store.write_lock():
+        articles = load()
         existing = {record.meta.id: record for record in store.sources()}
         pending: list[PreparedSource] = []
         for article in articles:

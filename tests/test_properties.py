@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import string
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from assistant.citations import NOTES_MARKER, build_answer
@@ -19,11 +19,15 @@ from store.cleaning import LINE_RULES, TAIL_RULES, CleanedText, clean
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-RULES = {r.name for r in LINE_RULES} | {r.name for r in TAIL_RULES} | {
-    "page-chrome",
-    "embed-link",
-    "duplicate-paragraph",
-}
+RULES = (
+    {r.name for r in LINE_RULES}
+    | {r.name for r in TAIL_RULES}
+    | {
+        "page-chrome",
+        "embed-link",
+        "duplicate-paragraph",
+    }
+)
 
 # Lines a captured page carries besides the article: widgets, credits, navigation, residue.
 JUNK = [
@@ -85,11 +89,11 @@ words = st.text(alphabet=string.ascii_lowercase, min_size=1, max_size=10)
 @st.composite
 def prose(draw: st.DrawFn, min_chars: int = 80, max_chars: int = 400) -> str:
     """Ordinary prose: sentences of lowercase words, each capitalised and ending in a period."""
-    sentences: list[str] = []
-    while sum(len(s) + 1 for s in sentences) < min_chars:
-        body = draw(st.lists(words, min_size=4, max_size=14))
-        sentences.append(" ".join(body).capitalize() + ".")
-    return " ".join(sentences)[:max_chars].rstrip(" .") + "."
+    sentences = draw(st.lists(st.lists(words, min_size=4, max_size=14), min_size=1, max_size=8))
+    text = " ".join(" ".join(s).capitalize() + "." for s in sentences)
+    while len(text) < min_chars:
+        text += " The talks went on."
+    return text[:max_chars].rstrip(" .") + "."
 
 
 lines_of_a_page = st.lists(
@@ -127,7 +131,38 @@ def page_with_prose(draw: st.DrawFn) -> tuple[str, list[str]]:
     return "\n".join([*first, rest, *tail]), body
 
 
-@FAST
+OPENING = "Ministers from both sides met in the capital on Monday to restart the stalled talks."
+BODY = "The envoys agreed to keep talking about the border and the grain corridor next week."
+REST = (
+    "The rest of the article explains at some length what the delegations will do next, who "
+    "is expected to attend the second round and why the mediators remain cautiously hopeful "
+    "that a framework can be agreed before the winter sets in."
+)
+
+
+@settings(
+    max_examples=200,
+    deadline=None,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),  # pages are big: shrinking is slow
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@example(  # an inline photo credit, and a "Keep reading" link later in the page
+    page=("\n".join([OPENING, "Photo credit: Reuters", BODY, REST, "Keep reading"]), [BODY])
+)
+@example(  # a subscribe widget in the body, and an appeal after the article
+    page=(
+        "\n".join(
+            [
+                OPENING,
+                "Subscribe now",
+                BODY,
+                REST,
+                "Support independent journalism: your gift keeps our reporters in the field.",
+            ]
+        ),
+        [BODY],
+    )
+)
 @given(page=page_with_prose())
 def test_clean_keeps_every_prose_paragraph_of_the_first_half(
     page: tuple[str, list[str]],

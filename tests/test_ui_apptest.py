@@ -318,13 +318,15 @@ def test_model_errors_are_shown_and_the_chat_goes_on(llm: FakeOpenAI) -> None:
     at = ask(at, EU)
     assert any("empty answer" in w.value for w in at.warning)
 
-    llm.queue(Reply.truncated("The Nation wants the EU left out [1]. Foreign Policy wants", 50))
+    # From now on there is history: each question is first rewritten by the model.
+    truncated = Reply.truncated("The Nation wants the EU left out [1]. Foreign Policy wants", 50)
+    llm.queue(EU, truncated)
     at = ask(at, EU)
     assert last_answer(at).incomplete
     assert any(last_answer(at).notice in w.value for w in at.warning)
 
     at.sidebar.text_input(key="model").set_value("other-model").run()
-    llm.queue("The articles do not cover this.\n<<<NOTES\n" + json.dumps({"answerable": False}))
+    llm.queue("Who won the 2024 Super Bowl?")  # the rewrite; retrieval then finds nothing
     at = ask(at, "Who won the 2024 Super Bowl?")
     assert llm.chat_requests()[-1].body["model"] == "other-model"
     assert any("Not covered by these articles" in i.value for i in at.info)

@@ -68,11 +68,11 @@ def intro(library: list[SourceInfo]) -> None:
     outlets = sorted({s.meta.outlet for s in library})
     dates = sorted(s.meta.published for s in library if s.meta.published)
     span = f", published {period(dates[0], dates[-1])}" if dates else ""
+    articles = render.count(len(library), "article")
     st.markdown(
-        f"Ask about **{render.count(len(library), 'article')}** from {render.plain(', '.join(outlets))}{span}. "
-        "Every claim in an answer is cited with a verified quote, and Parallax says where the "
-        "sources disagree.",
-        unsafe_allow_html=True,
+        f"Ask about **{articles}** from {render.plain(', '.join(outlets))}{span}. Every claim "
+        "in an answer is cited with a verified quote, and Parallax says where the sources "
+        "disagree."
     )
     st.markdown("**Try one of these:**")
     columns = st.columns(2)
@@ -128,18 +128,21 @@ def ask(scope: state.Scope, question: str) -> None:
     with st.chat_message("user"):
         st.markdown(render.plain(question), unsafe_allow_html=True)
     with st.chat_message("assistant"):
+        top, slot = st.container(), st.empty()  # the status line, then the answer
         try:
-            stream = search(scope, question)
-            slot = st.empty()
+            with top:
+                stream = search(scope, question)
             slot.write_stream(render.safe_stream(stream))
             answer = stream.answer
             with slot.container():
                 render.answer(answer, key)
             turns.append(state.Turn(question, answer=answer))
         except ParallaxError as exc:
+            slot.empty()  # a half-written answer would read as a whole one
             fail(turns, question, str(exc))
         except Exception as exc:  # the session must go on; the log keeps the traceback
             log.exception("Answering %r failed", question)
+            slot.empty()
             fail(turns, question, f"Something went wrong while answering: {exc}")
 
 
