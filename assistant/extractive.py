@@ -35,7 +35,16 @@ def sentences(text: str) -> list[str]:
     parts = []
     for paragraph in text.split("\n"):
         parts.extend(s.strip() for s in _SENTENCE.split(paragraph))
-    return [s for s in parts if 30 <= len(s) <= 600 and not s.endswith(":")]
+    return [_balanced(s) for s in parts if 30 <= len(s) <= 600 and not s.endswith(":")]
+
+
+def _balanced(sentence: str) -> str:
+    """Drop a quotation mark whose partner lies in the neighbouring sentence."""
+    if sentence.endswith("”") and sentence.count("”") > sentence.count("“"):
+        sentence = sentence[:-1]
+    if sentence.startswith("“") and sentence.count("“") > sentence.count("”"):
+        sentence = sentence[1:]
+    return sentence
 
 
 def extract(query: str, passages: list[Passage], embedder: Embedder) -> tuple[str, str]:

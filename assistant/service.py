@@ -6,6 +6,7 @@ built once from a `Settings` and safe to share between threads.
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import threading
@@ -101,6 +102,20 @@ class Assistant:
     @property
     def model_name(self) -> str | None:
         return getattr(self.answerer.chat_model, "name", None)
+
+    def with_model(self, llm_model: str) -> Assistant:
+        """The same library, store and embedder, answering with another chat model."""
+        twin = copy.copy(self)
+        twin.settings = self.settings.model_copy(update={"llm_model": llm_model})
+        twin.answerer = Answerer(make_chat_model(twin.settings), self.embedder)
+        return twin
+
+    def warm_up(self) -> None:
+        """Ingest if empty, load the embedding model and build the BM25 index now, so the
+        first question does not pay for them."""
+        self.ensure_ingested()
+        self.embedder.embed_query("warm up")
+        self.retriever.snapshot()
 
     # ---- the library ---------------------------------------------------------------
     def ingest(

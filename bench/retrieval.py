@@ -11,7 +11,18 @@ import numpy as np
 
 from assistant.retrieval import CANDIDATES, Retriever, diversify, rrf
 from assistant.service import Assistant
-from bench.common import Row, cycle, latencies, log, ms, p50_p95, pct, questions, shipped_settings
+from bench.common import (
+    Row,
+    cycle,
+    latencies,
+    log,
+    ms,
+    p50_p95,
+    pct,
+    questions,
+    shipped_settings,
+    timed,
+)
 from bench.ingest import Shipped
 from store.articles import SourceMeta
 from store.chroma_store import ChunkStore
@@ -192,6 +203,7 @@ def bench_synthetic(synthetic: Synthetic, shipped: Shipped) -> list[Row]:
     settings = shipped_settings(synthetic.root)
     assistant = Assistant(settings, shipped.embedder)
     public = latencies(lambda q: assistant.retrieve(q), queries[:10], warmup=1)
+    sources_s = timed(synthetic.store.sources)
     n = len(snap.chunks)
     return [
         Row(
@@ -209,5 +221,10 @@ def bench_synthetic(synthetic: Synthetic, shipped: Shipped) -> list[Row]:
         ),
         _what_if(one_thread),
         Row(SECTION, f"Assistant.retrieve, {n} chunks", p50_p95(public)),
+        Row(
+            SECTION,
+            f"ChunkStore.sources() at {n} chunks (ensure_ingested runs it per question)",
+            f"{sources_s * 1000:.0f} ms",
+        ),
         Row(SECTION, f"stages at {n} chunks (p50)", _breakdown(retriever, queries[:30])),
     ]

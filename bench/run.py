@@ -49,6 +49,12 @@ def main() -> int:
         "Timings are wall-clock on a machine shared with other work; the load average is in the "
         "header. Latencies are warm (after 5 untimed calls) and include embedding the query.",
         f"Boilerplate (section 5): {BOILERPLATE_DEFINITION}",
+        "Ask (section 3): tests/fake_openai.py answers instantly, streaming a ~1,300-character "
+        "cited reply in 4-character chunks (one per token, as OpenAI does); the reply quotes the "
+        "question's retrieved passages so quote verification does real work. 'First visible "
+        "piece' is the wait before answer text starts, the part a real model cannot hide.",
+        "What-if rows are diagnostics, not the shipped configuration: they are interleaved in "
+        "blocks of 20 queries with the default-thread runs, so both see the same machine load.",
     ]
     with tempfile.TemporaryDirectory(prefix="parallax-bench-", ignore_cleanup_errors=True) as d:
         tmp = Path(d)

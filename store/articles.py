@@ -120,9 +120,14 @@ def make_article(text: str, stem: str, entry: dict[str, str] | None, path: Path 
         outlet=outlet,
         author=entry.get("author"),
         published=str(entry["published"]) if entry.get("published") else None,
-        url=entry.get("url"),
+        url=entry.get("url") if is_web_url(entry.get("url")) else None,
     )
     return Article(meta=meta, text=text, path=path)
+
+
+def is_web_url(url: str | None) -> bool:
+    """Only http(s) links reach the UI: a `javascript:` URL in a manifest is dropped."""
+    return bool(url) and url.lower().startswith(("http://", "https://"))
 
 
 def fallback_title(meta: SourceMeta, cleaned: str) -> str:

@@ -18,6 +18,7 @@ from store.articles import (
     ArticleSkipped,
     decode_article,
     discover,
+    is_web_url,
     load_manifest,
     make_article,
     read_article,
@@ -103,6 +104,12 @@ class Library:
             raise ArticleSkipped(
                 f"{filename}: {len(data) / 1e6:.1f} MB is over the {self.max_bytes / 1e6:g} MB "
                 "limit. Split the file or raise PARALLAX_MAX_FILE_MB."
+            )
+        url = fields.get("url")
+        if url and not is_web_url(url):
+            raise ArticleSkipped(
+                f"{filename}: the URL '{url}' is not a web address. Use an http:// or https:// "
+                "link to the original article, or leave it empty."
             )
         text = decode_article(data, suffix, filename)
         stem = fields.get("title") or Path(filename).stem

@@ -3,7 +3,7 @@
 import sys
 from pathlib import Path
 
-# Streamlit puts only ui/ on sys.path; the repository root holds the `assistant` package.
+# Streamlit puts only ui/ on sys.path; the `ui` package itself is imported from the repo root.
 _ROOT = str(Path(__file__).resolve().parent.parent)
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)

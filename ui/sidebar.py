@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from assistant import Assistant, SourceInfo
+from assistant import Assistant, ParallaxError, SourceInfo
 from ui import render, state
 
 
@@ -32,7 +32,11 @@ def render_sidebar(base: Assistant) -> state.Scope:
             if llm
             else "No language model is configured (see OPENAI_API_KEY in .env).",
         )
-        assistant = state.assistant_for((model or "").strip() or base.settings.llm_model)
+        try:
+            assistant = state.assistant_for((model or "").strip() or base.settings.llm_model)
+        except ParallaxError as exc:
+            st.error(render.plain(str(exc)), icon=":material/error:")
+            assistant = base
         k = st.slider(
             "Passages per question",
             2,
@@ -42,7 +46,8 @@ def render_sidebar(base: Assistant) -> state.Scope:
             help="How many passages are retrieved and shown to the model.",
         )
         if assistant.mode == "llm":
-            st.caption(f":material/smart_toy: Mode: **LLM** · `{assistant.model_name}`")
+            name = render.plain(assistant.model_name or "")
+            st.caption(f":material/smart_toy: Mode: **LLM** · {name}")
         else:
             st.caption(":material/format_quote: Mode: **extractive** (no language model)")
 

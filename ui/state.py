@@ -29,7 +29,7 @@ def base_assistant() -> Assistant:
 def _warm_up(assistant: Assistant) -> None:
     """Load the embedding model while the reader types, not after they ask."""
     try:
-        assistant.retrieve("warm up", k=1)
+        assistant.warm_up()
     except ParallaxError as exc:
         log.debug("Warm-up retrieval failed: %s", exc)
 
@@ -40,8 +40,7 @@ def assistant_for(model: str) -> Assistant:
     base = base_assistant()
     if base.mode != "llm" or not model or model == base.settings.llm_model:
         return base
-    settings = base.settings.model_copy(update={"llm_model": model})
-    return Assistant(settings, embedder=base.embedder)
+    return base.with_model(model)
 
 
 @dataclass
