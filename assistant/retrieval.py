@@ -13,6 +13,7 @@ import numpy as np
 import Stemmer
 
 from assistant.records import Passage
+from store.articles import SourceMeta
 from store.chroma_store import ChunkStore, StoredChunk
 from store.embeddings import Embedder
 
@@ -38,6 +39,13 @@ class Snapshot:
     by_id: dict[str, int]
     bm25: bm25s.BM25 | None
     source_of: np.ndarray  # source id per chunk, for restricting BM25 hits
+
+    @property
+    def sources(self) -> list[tuple[SourceMeta, int]]:
+        """Each visible source with its chunk count, derived once per generation."""
+        counts = Counter(c.source.id for c in self.chunks)
+        metas = {c.source.id: c.source for c in self.chunks}
+        return [(metas[i], counts[i]) for i in sorted(metas)]
 
 
 def rrf(rankings: list[list[str]], k: int = RRF_K) -> dict[str, float]:

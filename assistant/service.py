@@ -160,7 +160,9 @@ class Assistant:
         return self.ingest()
 
     def sources(self) -> list[SourceInfo]:
-        return [SourceInfo(r.meta, r.chunks) for r in self.store.sources() if r.complete]
+        """The articles readers can see (complete ones), from the retriever's snapshot: a
+        full metadata scan per question would not scale."""
+        return [SourceInfo(meta, count) for meta, count in self.retriever.snapshot().sources]
 
     def chunks(self, source_id: str | None = None) -> list[StoredChunk]:
         if source_id:
@@ -178,16 +180,19 @@ class Assistant:
     def ensure_ingested(self) -> None:
         """The first question on an empty store ingests the library by itself."""
         with self._first_ingest:
-            if not self.store.sources():
+            if self.store.is_empty():
                 log.info("The store is empty: ingesting the library first.")
                 report = self.ingest()
                 log.info("%s", report.summary())
 
     def _require_known(self, source_ids: list[str]) -> None:
-        known = sorted(r.meta.id for r in self.store.sources())
+        """Visible sources, or library files still being indexed (those just find nothing)."""
+        known = {s.meta.id for s in self.sources()}
+        if not known.issuperset(source_ids):
+            known |= set(self.library.ids())
         for source_id in source_ids:
             if source_id not in known:
-                raise UnknownSourceError(source_id, known)
+                raise UnknownSourceError(source_id, sorted(known))
 
     # ---- questions -----------------------------------------------------------------
     def retrieve(

@@ -50,26 +50,21 @@ def dev_queries(n: int = QUERIES) -> list[str]:
     return cycle([q.question for q in questions()], n)
 
 
-def threads_ab(
-    retriever: Retriever, queries: list[str], block: int = 20
-) -> tuple[list[float], list[float]]:
-    """Retriever.retrieve latencies with torch's default threads and with one thread,
-    alternated in blocks so both see the same machine load."""
+def threads_ab(retriever: Retriever, queries: list[str]) -> tuple[list[float], list[float]]:
+    """Retriever.retrieve latencies as shipped, then right after with torch on one thread.
+
+    Not interleaved: switching torch's thread count back and forth itself causes stalls.
+    """
     import torch
 
     default = torch.get_num_threads()
-    for q in queries[:5]:
-        retriever.retrieve(q, 8)
-    out: tuple[list[float], list[float]] = ([], [])
+    shipped = latencies(lambda q: retriever.retrieve(q, 8), queries)
+    torch.set_num_threads(1)
     try:
-        for begin in range(0, len(queries), block):
-            for threads, samples in ((default, out[0]), (1, out[1])):
-                torch.set_num_threads(threads)
-                chunk = queries[begin : begin + block]
-                samples += latencies(lambda q: retriever.retrieve(q, 8), chunk, warmup=1)
+        one_thread = latencies(lambda q: retriever.retrieve(q, 8), queries)
     finally:
         torch.set_num_threads(default)
-    return out
+    return shipped, one_thread
 
 
 def _what_if(samples: list[float]) -> Row:

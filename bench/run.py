@@ -53,8 +53,8 @@ def main() -> int:
         "cited reply in 4-character chunks (one per token, as OpenAI does); the reply quotes the "
         "question's retrieved passages so quote verification does real work. 'First visible "
         "piece' is the wait before answer text starts, the part a real model cannot hide.",
-        "What-if rows are diagnostics, not the shipped configuration: they are interleaved in "
-        "blocks of 20 queries with the default-thread runs, so both see the same machine load.",
+        "What-if rows are diagnostics, not the shipped configuration: the same 200 queries run "
+        "right after the shipped-configuration run, in the same process.",
     ]
     with tempfile.TemporaryDirectory(prefix="parallax-bench-", ignore_cleanup_errors=True) as d:
         tmp = Path(d)

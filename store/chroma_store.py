@@ -265,6 +265,11 @@ class ChunkStore:
             self._seen_generation = -1
 
     # ---- reading --------------------------------------------------------------------
+    def is_empty(self) -> bool:
+        with self._guard:
+            collection = self.collection()
+            return collection is None or collection.count() == 0
+
     def chunks(self, source_id: str | None = None) -> list[StoredChunk]:
         """Every chunk of complete sources, in source and position order."""
         with self._guard:

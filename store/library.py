@@ -63,9 +63,14 @@ class Library:
                 problems.append(str(exc))
         return articles, problems
 
+    def _files(self) -> list[Path]:
+        return discover([self.folder])[0] if self.folder.is_dir() else []
+
+    def ids(self) -> list[str]:
+        return [source_id_for(p.stem) for p in self._files()]
+
     def path_of(self, source_id: str) -> Path | None:
-        files, _ = discover([self.folder]) if self.folder.is_dir() else ([], [])
-        return next((p for p in files if source_id_for(p.stem) == source_id), None)
+        return next((p for p in self._files() if source_id_for(p.stem) == source_id), None)
 
     def add_files(self, paths: list[Path]) -> tuple[list[str], list[str]]:
         """Copy readable files (and their manifest entries) in; (ids added, problems)."""
