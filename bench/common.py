@@ -13,6 +13,7 @@ import numpy as np
 
 from assistant.evaluation import EvalQuestion, load_questions
 from assistant.settings import REPO_ROOT, Settings
+from tests.processes import clean_env
 
 ARTICLES = REPO_ROOT / "articles"
 DEV_QUESTIONS = REPO_ROOT / "tests" / "dev_questions.jsonl"
@@ -99,15 +100,13 @@ def shipped_settings(root: Path, **overrides: object) -> Settings:
 
 def child_env(root: Path) -> dict[str, str]:
     """Environment for a CLI or app process over the store in `root`, extractive mode."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PARALLAX_", "OPENAI_"))}
-    env.update(
+    return clean_env(
         PARALLAX_ARTICLES_DIR=str(ARTICLES),
         PARALLAX_LIBRARY_DIR=str(root / "library"),
         PARALLAX_CHROMA_PATH=str(root / "chroma"),
         PARALLAX_LLM="off",
         PYTHONPATH=str(REPO_ROOT),
     )
-    return env
 
 
 def machine() -> dict[str, str]:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from assistant.settings import REPO_ROOT
 from bench.common import PYTHON, Row, child_env, log
+from tests.processes import streamlit_app
 
 SECTION = "4 start-up"
 QUESTION = "What did Witkoff's April draft plan offer Russia?"
@@ -110,31 +109,11 @@ def bench_cli(root: Path) -> list[Row]:
     return rows
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _vm_hwm_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], deadline: float) -> None:
-    while time.perf_counter() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.05)
-    raise TimeoutError("streamlit never became healthy")
 
 
 def _app_once(root: Path, log_path: Path) -> tuple[float, float, bool]:
@@ -148,21 +127,18 @@ def _app_once(root: Path, log_path: Path) -> tuple[float, float, bool]:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
-            port = _free_port()
-            args = [
-                str(STREAMLIT), "run", str(APP),
-                "--server.address", "127.0.0.1", "--server.port", str(port),
-                "--server.headless", "true", "--browser.gatherUsageStats", "false",
-            ]  # fmt: skip
-            with log_path.open("wb") as sink:
-                started = time.perf_counter()
-                proc = subprocess.Popen(
-                    args, stdout=sink, stderr=subprocess.STDOUT, env=child_env(root), cwd=root
-                )
-            try:
-                deadline = started + APP_TIMEOUT_S
-                _wait_healthy(f"http://127.0.0.1:{port}/_stcore/health", proc, deadline)
-                page.goto(f"http://127.0.0.1:{port}/")
+            started = time.perf_counter()
+            deadline = started + APP_TIMEOUT_S
+            with streamlit_app(
+                [str(STREAMLIT)],
+                APP,
+                log_path=log_path,
+                timeout=APP_TIMEOUT_S,
+                poll=0.05,
+                cwd=root,
+                env=child_env(root),
+            ) as (url, proc):
+                page.goto(f"{url}/")
                 box = page.locator('[data-testid="stChatInputTextArea"]')
                 remaining_ms = lambda: max(1.0, (deadline - time.perf_counter()) * 1000)  # noqa: E731
                 box.wait_for(state="visible", timeout=remaining_ms())
@@ -175,13 +151,6 @@ def _app_once(root: Path, log_path: Path) -> tuple[float, float, bool]:
                 last = page.locator('[data-testid="stChatMessage"]').last
                 chips = last.locator(".px-chip").count()
                 return elapsed, rss, chips > 0 or bool(_MARKER.search(last.inner_text()))
-            finally:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
         finally:
             browser.close()
 

@@ -6,12 +6,8 @@ tests/artifacts/ for a human to look at.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +18,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from assistant.settings import REPO_ROOT
 from tests.fake_openai import FakeOpenAI, Reply
+from tests.processes import clean_env, streamlit_app
 from tests.test_ui_apptest import EU, disagreement_reply
 
 pytestmark = pytest.mark.browser
@@ -48,19 +45,11 @@ ARTICLE = (
 )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def streamlit(store: Path, name: str, **env: str) -> Iterator[str]:
     """`streamlit run ui/app.py` on a free port, from a folder without a .env."""
-    port = free_port()
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "PARALLAX_"))}
-    clean.update(
-        {
+    clean = clean_env(
+        **{
             "PARALLAX_CHROMA_PATH": str(store / "chroma"),
             "PARALLAX_LIBRARY_DIR": str(store / "library"),
             "PARALLAX_LLM": "off",
@@ -68,32 +57,14 @@ def streamlit(store: Path, name: str, **env: str) -> Iterator[str]:
             **env,
         }
     )
-    log = (ARTIFACTS / f"streamlit-{name}.log").open("w")
-    command = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "ui" / "app.py")]
-    command += ["--server.address", "127.0.0.1", "--server.port", str(port)]
-    command += ["--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    proc = subprocess.Popen(command, cwd=store, env=clean, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, f"streamlit exited; see {log.name}"
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as reply:
-                    if reply.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, f"streamlit did not start; see {log.name}"
-            time.sleep(0.2)
+    with streamlit_app(
+        [sys.executable, "-m", "streamlit"],
+        REPO_ROOT / "ui" / "app.py",
+        log_path=ARTIFACTS / f"streamlit-{name}.log",
+        cwd=store,
+        env=clean,
+    ) as (url, _):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @contextmanager

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import chromadb
 import pytest
 
 from assistant.service import Assistant
 from assistant.settings import REPO_ROOT, Settings
 from store.embeddings import HashingEmbedder
+from tests.processes import chroma_server
 
 pytestmark = pytest.mark.chroma_server
 
@@ -32,53 +28,10 @@ live with, although neither would say which of its points they considered bindin
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def chroma_port(tmp_path: Path) -> Iterator[int]:
-    binary = Path(sys.executable).parent / "chroma"
-    assert binary.is_file(), f"no chroma executable next to {sys.executable}"
-    port = free_port()
-    log = (tmp_path / "chroma-server.log").open("w")
-    server = subprocess.Popen(
-        [
-            str(binary),
-            "run",
-            "--path",
-            str(tmp_path / "server-data"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=tmp_path,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, (tmp_path / "chroma-server.log").read_text()
-            try:
-                chromadb.HttpClient(host="127.0.0.1", port=port).heartbeat()
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.3)
+    with chroma_server(tmp_path / "server-data", tmp_path / "chroma-server.log") as port:
         yield port
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ import pytest
 from assistant.settings import REPO_ROOT
 from store.articles import load_manifest, read_article
 from store.ingest import prepare
+from tests.processes import clean_env
 
 SHIPPED = REPO_ROOT / "articles"
 SHIPPED_IDS = sorted(p.stem for p in SHIPPED.glob("*.txt"))
@@ -101,16 +101,17 @@ class Cli:
 
 def make_cli(root: Path, **extra: str) -> Cli:
     root.mkdir(parents=True, exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PARALLAX_", "OPENAI_"))}
-    env.update(
-        PARALLAX_ARTICLES_DIR=str(SHIPPED),
-        PARALLAX_LIBRARY_DIR=str(root / "library"),
-        PARALLAX_CHROMA_PATH=str(root / "chroma"),
-        PARALLAX_EMBEDDING_MODEL="hashing",
-        PARALLAX_LLM="off",
-        PARALLAX_LOCK_TIMEOUT="60",
+    env = clean_env(
+        **{
+            "PARALLAX_ARTICLES_DIR": str(SHIPPED),
+            "PARALLAX_LIBRARY_DIR": str(root / "library"),
+            "PARALLAX_CHROMA_PATH": str(root / "chroma"),
+            "PARALLAX_EMBEDDING_MODEL": "hashing",
+            "PARALLAX_LLM": "off",
+            "PARALLAX_LOCK_TIMEOUT": "60",
+            **extra,
+        }
     )
-    env.update(extra)
     return Cli(root, env)
 
 

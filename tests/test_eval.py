@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 from assistant import Assistant
 from assistant.evaluation import format_table, load_questions, run_eval
 from tests.conftest import DEV_QUESTIONS
+from tests.processes import clean_env
 
 
 def test_eval_thresholds_in_extractive_mode(shipped_assistant: Assistant) -> None:
@@ -34,13 +34,12 @@ def test_eval_cli_json_shape(tmp_path: Path) -> None:
     questions = tmp_path / "two.jsonl"
     rows = [line for line in DEV_QUESTIONS.read_text().splitlines() if line.strip()]
     questions.write_text("\n".join([rows[0], rows[-1]]) + "\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PARALLAX_", "OPENAI_"))}
-    env |= {
-        "PARALLAX_CHROMA_PATH": str(tmp_path / "chroma"),
-        "PARALLAX_LIBRARY_DIR": str(tmp_path / "library"),
-        "PARALLAX_EMBEDDING_MODEL": "hashing",
-        "PARALLAX_LLM": "off",
-    }
+    env = clean_env(
+        PARALLAX_CHROMA_PATH=str(tmp_path / "chroma"),
+        PARALLAX_LIBRARY_DIR=str(tmp_path / "library"),
+        PARALLAX_EMBEDDING_MODEL="hashing",
+        PARALLAX_LLM="off",
+    )
     done = subprocess.run(
         [sys.executable, "-m", "assistant", "eval", "--questions", str(questions), "--json"],
         capture_output=True,

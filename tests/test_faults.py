@@ -10,14 +10,12 @@ import random
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
 import traceback
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,16 +36,11 @@ from store.embeddings import HashingEmbedder
 from store.ingest import prepare
 from store.library import Library
 from tests.fake_openai import FakeOpenAI, Reply
+from tests.processes import chroma_server as run_chroma_server
+from tests.processes import clean_env
 
 SHIPPED = REPO_ROOT / "articles"
-CHROMA_BIN = Path(sys.executable).parent / "chroma"
 KEY = "sk-test-LEAKCHECK-123"
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PARALLAX_", "OPENAI_"))}
-    env.update(extra)
-    return env
 
 
 def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
@@ -448,12 +441,6 @@ def test_concurrent_askers_during_ingest_embedded(
     run_concurrent_ingest(settings, tmp_path, db, writer, monkeypatch)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @dataclass
 class ChromaServer:
     port: int
@@ -464,34 +451,8 @@ class ChromaServer:
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
     """One `chroma run` on 127.0.0.1 for the module's server tests."""
     path = tmp_path_factory.mktemp("chroma-server")
-    port = _free_port()
-    log = (path.parent / f"{path.name}.log").open("w")
-    proc = subprocess.Popen(
-        [str(CHROMA_BIN), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=clean_env(),
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                url = f"http://127.0.0.1:{port}/api/v2/heartbeat"
-                with urllib.request.urlopen(url, timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"chroma run did not start: see {log.name}")
-                time.sleep(0.2)
+    with run_chroma_server(path, path.parent / f"{path.name}.log") as port:
         yield ChromaServer(port, path)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 @pytest.mark.chroma_server
