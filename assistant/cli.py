@@ -13,6 +13,7 @@ from typing import Any
 from assistant.citations import format_references
 from assistant.errors import EmptyQuestionError, ParallaxError
 from assistant.evaluation import format_table, load_questions, run_eval
+from assistant.extractive import NOTICE as EXTRACTIVE_NOTICE
 from assistant.records import Answer
 from assistant.service import Assistant
 from assistant.settings import REPO_ROOT, Settings
@@ -102,14 +103,15 @@ def _stream_answer(
 ) -> Answer:
     """Print the answer as it is written, then its numbered references."""
     stream = assistant.ask_stream(question, history, sources)
-    if assistant.mode == "extractive":
-        print(f"[extractive mode] {stream.plan.retrieval.question}", file=sys.stderr)
+    extractive = assistant.mode == "extractive"
+    if extractive:
+        print(f"[{EXTRACTIVE_NOTICE}]\n")
     for piece in stream:
         sys.stdout.write(piece)
         sys.stdout.flush()
     answer = stream.answer
     print()
-    if answer.notice:
+    if answer.notice and not (extractive and answer.notice == EXTRACTIVE_NOTICE):
         print(f"\nNote: {answer.notice}")
     if answer.citations:
         print("\nReferences\n" + format_references(answer))
@@ -210,7 +212,15 @@ def main(argv: list[str] | None = None, settings_factory: Callable[[], Settings]
         format="%(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("httpx", "chromadb", "sentence_transformers", "urllib3", "bm25s"):
+    for noisy in (
+        "httpx",
+        "httpx2",
+        "openai",
+        "chromadb",
+        "sentence_transformers",
+        "urllib3",
+        "bm25s",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return args.run(Assistant(settings_factory()), args)

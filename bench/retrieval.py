@@ -218,7 +218,7 @@ def bench_synthetic(synthetic: Synthetic, shipped: Shipped) -> list[Row]:
         Row(SECTION, f"Assistant.retrieve, {n} chunks", p50_p95(public)),
         Row(
             SECTION,
-            f"ChunkStore.sources() at {n} chunks (ensure_ingested runs it per question)",
+            f"ChunkStore.sources() at {n} chunks (a full metadata scan; only ingest needs it)",
             f"{sources_s * 1000:.0f} ms",
         ),
         Row(SECTION, f"stages at {n} chunks (p50)", _breakdown(retriever, queries[:30])),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -67,6 +68,7 @@ class Cli:
             [sys.executable, "-m", "assistant", *args],
             cwd=self.root,
             env=self.env,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -325,3 +327,53 @@ def test_real_model_end_to_end(tmp_path: Path) -> None:
     assert result["answerable"] is True
     assert result["passages"][0]["source_id"] == HOT_AIR
     assert "road to nowhere" in result["passages"][0]["text"]
+
+
+@pytest.fixture(scope="module")
+def answering_cli(tmp_path_factory: pytest.TempPathFactory) -> Cli:
+    """The hashing fake scores far below the real model's relevance floor: drop the floor so
+    these tests exercise the answer path, not the decline."""
+    return make_cli(tmp_path_factory.mktemp("answers"), PARALLAX_RELEVANCE_FLOOR="0")
+
+
+def test_ask_streams_under_the_extractive_line_then_references(answering_cli: Cli) -> None:
+    cli = answering_cli
+    done = cli.run("ask", "What did Lavrov say about discussing Ukraine's security without Russia?")
+    assert done.returncode == 0, done.stderr
+    first_line = done.stdout.splitlines()[0]
+    assert first_line.startswith("[Extractive answer:") and "OPENAI_API_KEY" in first_line
+    body, references = done.stdout.split("\nReferences\n")
+    assert "[1]" in body
+    assert re.match(r"\[1\] [^\n]+ — [^\n]+\(\d{4}", references)  # [1] Outlet — Title (date
+
+
+def test_ask_json_is_the_answer_record(cli: Cli, answering_cli: Cli) -> None:
+    answer = cli.json("ask", "Who won the 2024 Super Bowl?", "--json")
+    assert {"text", "citations", "disagreements", "answerable", "mode", "model", "timings"} <= set(
+        answer
+    )
+    assert answer["answerable"] is False and answer["mode"] == "extractive"
+    cited = answering_cli.json("ask", "What incentives could Washington offer Moscow?", "--json")
+    assert cited["citations"] and set(cited["citations"][0]) >= {
+        "n",
+        "chunk_id",
+        "source_id",
+        "title",
+        "outlet",
+        "published",
+        "url",
+        "quote",
+        "verified",
+    }
+
+
+def test_chat_keeps_history_and_survives_an_error(answering_cli: Cli) -> None:
+    cli = answering_cli
+    proc = cli.start("chat", "--source", "no-such-article")
+    out, err = proc.communicate("What incentives could Washington offer?\n\n", timeout=300)
+    assert proc.returncode == 0 and "No article with id 'no-such-article'" in err
+    proc = cli.start("chat")
+    questions = "What did Witkoff's April draft plan offer Russia?\nWhy did it fail?\n\n"
+    out, err = proc.communicate(questions, timeout=300)
+    assert proc.returncode == 0, err
+    assert out.count("References") == 2 and "Traceback" not in err
