@@ -27,6 +27,7 @@ Message = tuple[str, str]
 # Local OpenAI-compatible servers (Ollama, llama.cpp, vLLM) ignore the key, but the client
 # refuses to start without one.
 PLACEHOLDER_API_KEY = "unused"
+OPENAI_API_URL = "https://api.openai.com/v1"
 
 _ROLES: dict[str, type[BaseMessage]] = {
     "system": SystemMessage,
@@ -84,7 +85,9 @@ class OpenAIChatModel:
         self._llm = ChatOpenAI(
             model=model,
             api_key=api_key or PLACEHOLDER_API_KEY,
-            base_url=base_url,
+            # Explicit even for OpenAI: left unset, ChatOpenAI reads OPENAI_API_BASE or
+            # LANGSMITH_GATEWAY from the environment and would send the key there.
+            base_url=base_url or OPENAI_API_URL,
             temperature=temperature,
             timeout=timeout,
             max_retries=max_retries,

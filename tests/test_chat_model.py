@@ -12,6 +12,7 @@ from collections.abc import Callable
 import pytest
 
 from assistant.chat_model import (
+    OPENAI_API_URL,
     PLACEHOLDER_API_KEY,
     Message,
     OpenAIChatModel,
@@ -266,3 +267,14 @@ def test_scripted_interruption_streams_partial_text_first() -> None:
     with pytest.raises(StreamInterrupted):
         received.extend(model.stream(MESSAGES))
     assert received == ["Hal", "f a", "n a", "ns"]
+
+
+def test_environment_cannot_redirect_the_key_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings are the only source of the server address: ChatOpenAI would otherwise honour
+    OPENAI_API_BASE or LANGSMITH_GATEWAY and send the key there."""
+    monkeypatch.setenv("OPENAI_API_BASE", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("LANGSMITH_GATEWAY", "http://127.0.0.1:9/gateway")
+    model = OpenAIChatModel(
+        model="gpt-fake", api_key=KEY, base_url=None, temperature=0, timeout=1, max_retries=0
+    )
+    assert model._llm.openai_api_base == OPENAI_API_URL
