@@ -40,7 +40,7 @@ test: lint browser
 eval: ingest
 	$(BIN)/parallax eval
 
-bench: setup
+bench: setup browser
 	$(BIN)/python -m bench
 
 clean:

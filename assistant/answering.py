@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from assistant.chat_model import ChatModel, Message, StreamInterrupted
-from assistant.citations import StreamSplitter, build_answer
+from assistant.citations import NOTES_MARKER, StreamSplitter, build_answer
 from assistant.errors import LLMError
 from assistant.extractive import NOT_COVERED, NOTICE, extract
 from assistant.prompts import history_text, render, source_blocks
@@ -22,7 +22,6 @@ from assistant.records import Answer, Passage, Retrieval
 from store.embeddings import Embedder
 
 log = logging.getLogger("parallax")
-NOTES_MARKER = "<<<NOTES"
 _WORDS = re.compile(r"\S+\s*")
 _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _OPEN_MARKER = re.compile(r"\[[\d,\s]*$")
