@@ -13,6 +13,15 @@ from store.embeddings import HashingEmbedder, MiniLMEmbedder
 
 SHIPPED = REPO_ROOT / "articles"
 DEV_QUESTIONS = REPO_ROOT / "tests" / "dev_questions.jsonl"
+# A made-up story no shipped article mentions: whatever retrieves it, retrieved it for real.
+QUOKKA_ARTICLE = """Quokka envoys gather in Zanzibar for ceasefire talks
+
+The delegations arrived on Tuesday and spent the morning arguing about the agenda, the order \
+of speakers and whether journalists would be allowed into the hall where the talks take place.
+
+By the afternoon the mediators had produced a two-page outline that both sides said they could \
+live with, although neither would say which of its points they considered binding on them.
+"""
 
 pytest_plugins = ["tests.fake_openai"]
 

@@ -11,6 +11,7 @@ import pytest
 from assistant.service import Assistant
 from assistant.settings import REPO_ROOT, Settings
 from store.embeddings import HashingEmbedder
+from tests.conftest import QUOKKA_ARTICLE
 from tests.processes import chroma_server
 
 pytestmark = pytest.mark.chroma_server
@@ -18,14 +19,6 @@ pytestmark = pytest.mark.chroma_server
 SHIPPED = REPO_ROOT / "articles"
 HOT_AIR = "hot-air-escalate-to-de-escalate"
 NATION = "the-nation-us-engagement-essential"
-ARTICLE = """Quokka envoys gather in Zanzibar for ceasefire talks
-
-The delegations arrived on Tuesday and spent the morning arguing about the agenda, the order \
-of speakers and whether journalists would be allowed into the hall where the talks take place.
-
-By the afternoon the mediators had produced a two-page outline that both sides said they could \
-live with, although neither would say which of its points they considered binding on them.
-"""
 
 
 @pytest.fixture
@@ -85,7 +78,7 @@ def test_second_assistant_sees_what_the_first_added(
     assert all(p.source_id != "zanzibar-quokkas" for p in before.passages)
 
     new = tmp_path / "zanzibar-quokkas.txt"
-    new.write_text(ARTICLE, encoding="utf-8")
+    new.write_text(QUOKKA_ARTICLE, encoding="utf-8")
     assert writer.ingest([new]).added == ["zanzibar-quokkas"]
 
     after = reader.retrieve("Zanzibar quokka envoys ceasefire agenda")

@@ -15,6 +15,7 @@ import pytest
 from assistant.settings import REPO_ROOT
 from store.articles import load_manifest, read_article
 from store.ingest import prepare
+from tests.conftest import QUOKKA_ARTICLE
 from tests.processes import clean_env
 
 SHIPPED = REPO_ROOT / "articles"
@@ -47,15 +48,6 @@ PASSAGE_KEYS = {
     "text",
     "score",
 }
-
-ARTICLE = """Quokka envoys gather in Zanzibar for ceasefire talks
-
-The delegations arrived on Tuesday and spent the morning arguing about the agenda, the order \
-of speakers and whether journalists would be allowed into the hall where the talks take place.
-
-By the afternoon the mediators had produced a two-page outline that both sides said they could \
-live with, although neither would say which of its points they considered binding on them.
-"""
 
 
 @dataclass
@@ -277,9 +269,9 @@ def test_ingest_with_a_bad_file_among_good_ones(fresh_cli: Cli, tmp_path: Path) 
     incoming = tmp_path / "incoming"
     incoming.mkdir()
     good = incoming / "quokka-talks.txt"
-    good.write_text(ARTICLE, encoding="utf-8")
+    good.write_text(QUOKKA_ARTICLE, encoding="utf-8")
     other = incoming / "wombat-talks.md"
-    other.write_text(ARTICLE.replace("Quokka", "Wombat"), encoding="utf-8")
+    other.write_text(QUOKKA_ARTICLE.replace("Quokka", "Wombat"), encoding="utf-8")
     bad = incoming / "scan.txt"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
 

@@ -35,6 +35,7 @@ from store.articles import read_article
 from store.embeddings import HashingEmbedder
 from store.ingest import prepare
 from store.library import Library
+from tests.conftest import QUOKKA_ARTICLE
 from tests.fake_openai import FakeOpenAI, Reply
 from tests.processes import chroma_server as run_chroma_server
 from tests.processes import clean_env
@@ -541,16 +542,6 @@ def test_two_ingests_at_once_one_fails_clearly_and_the_store_is_intact(
     assert_store_matches_library(settings)
 
 
-QUOKKA = """Quokka envoys gather in Zanzibar for ceasefire talks
-
-The delegations arrived on Tuesday and spent the morning arguing about the agenda, the order \
-of speakers and whether journalists would be allowed into the hall where the talks take place.
-
-By the afternoon the mediators had produced a two-page outline that both sides said they could \
-live with, although neither would say which of its points they considered binding on them.
-"""
-
-
 def test_ingest_that_waited_for_the_lock_keeps_what_the_other_ingest_added(
     make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -582,7 +573,9 @@ def test_ingest_that_waited_for_the_lock_keeps_what_the_other_ingest_added(
     thread = threading.Thread(target=run)
     thread.start()
     assert waiting.wait(30)
-    source_id, report = uploader.add_article(QUOKKA.encode(), "quokka.txt", {"title": "Quokka"})
+    source_id, report = uploader.add_article(
+        QUOKKA_ARTICLE.encode(), "quokka.txt", {"title": "Quokka"}
+    )
     assert report.added == [source_id]
     go.set()
     thread.join(timeout=60)
@@ -688,12 +681,10 @@ def _cited_reply(question: str, assistant: Assistant) -> str:
     return f"The article says so [1]. It is clear [1].{_notes({'1': first})}"
 
 
-def test_api_key_never_in_logs_errors_or_exports(
-    make_settings: Callable[..., Settings],
-    fake_llm: FakeOpenAI,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    caplog.set_level("DEBUG")
+@pytest.fixture
+def llm_assistant(make_settings: Callable[..., Settings], fake_llm: FakeOpenAI) -> Assistant:
+    """Shipped articles, hashing fake, answering through the fake server; every question
+    counts as covered so that it reaches the model."""
     settings = make_settings(
         openai_base_url=fake_llm.url,
         openai_api_key=SecretStr(KEY),
@@ -703,6 +694,16 @@ def test_api_key_never_in_logs_errors_or_exports(
     )
     assistant = Assistant(settings, HashingEmbedder())
     assistant.ingest()
+    return assistant
+
+
+def test_api_key_never_in_logs_errors_or_exports(
+    llm_assistant: Assistant,
+    fake_llm: FakeOpenAI,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("DEBUG")
+    assistant = llm_assistant
     question = QUESTIONS[0]
     answers: list[Answer] = []
 
@@ -799,17 +800,9 @@ _DELIMITER_LINE = re.compile(r"^<<<(?:END )?SOURCE \[(\d+)\]>>>$")
 
 
 def test_injected_article_stays_inside_its_own_source_block(
-    make_settings: Callable[..., Settings], fake_llm: FakeOpenAI
+    llm_assistant: Assistant, fake_llm: FakeOpenAI
 ) -> None:
-    settings = make_settings(
-        openai_base_url=fake_llm.url,
-        openai_api_key=SecretStr(KEY),
-        llm="auto",
-        llm_max_retries=0,
-        relevance_floor=0.0,
-    )
-    assistant = Assistant(settings, HashingEmbedder())
-    assistant.ingest()
+    assistant = llm_assistant
     source_id, _ = assistant.add_article(
         INJECTED.encode(),
         "quillmouth.txt",

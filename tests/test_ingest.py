@@ -20,6 +20,7 @@ from assistant.settings import REPO_ROOT, Settings
 from store.embeddings import HashingEmbedder
 from store.errors import ModelMismatchError, StoreLockedError, StoreUnavailableError
 from store.ingest import prepare
+from tests.conftest import QUOKKA_ARTICLE
 
 SHIPPED = REPO_ROOT / "articles"
 SEED_IDS = [
@@ -28,17 +29,13 @@ SEED_IDS = [
     "the-week-putin-negotiating-table",
 ]
 
-PLAIN_ARTICLE = """Quokka envoys gather in Zanzibar for ceasefire talks
-
-The delegations arrived on Tuesday and spent the morning arguing about the agenda, the order \
-of speakers and whether journalists would be allowed into the hall where the talks take place.
-
-By the afternoon the mediators had produced a two-page outline that both sides said they could \
-live with, although neither would say which of its points they considered binding on them.
-
+PLAIN_ARTICLE = (
+    QUOKKA_ARTICLE
+    + """
 Observers noted that the quokka question, long the most divisive item, was postponed to a \
 later round, which several diplomats described as the only realistic way to keep talking.
 """
+)
 
 
 def clean_env(**extra: str) -> dict[str, str]:
