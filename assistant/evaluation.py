@@ -205,10 +205,13 @@ def run_eval(assistant: Assistant, questions: list[EvalQuestion], k: int) -> dic
     """Retrieval and answers for every question, in the assistant's configured mode."""
     retrieval_scores, answer_scores = [], []
     for question in questions:
-        result = assistant.retrieve(question.question, k)
-        retrieval_scores.append(score_retrieval(question, result.passages, result.answerable, k))
         started = time.perf_counter()
-        answer = assistant.ask(question.question, k=k)
+        stream = assistant.ask_stream(question.question, k=k)
+        answer = stream.answer  # scored on the passages this very answer was written from
+        retrieved = stream.plan.retrieval
+        retrieval_scores.append(
+            score_retrieval(question, retrieved.passages, retrieved.answerable, k)
+        )
         answer_scores.append(score_answer(question, answer, time.perf_counter() - started))
     return {
         "mode": assistant.mode,
