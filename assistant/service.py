@@ -171,10 +171,9 @@ class Assistant:
 
     def inspect(self, source_id: str) -> PreparedSource:
         """The cleaning of one library article, exactly as ingest stores it."""
-        articles, _ = self.library.articles()
-        article: Article | None = next((a for a in articles if a.meta.id == source_id), None)
+        article = self.library.article(source_id)
         if article is None:
-            raise UnknownSourceError(source_id, sorted(a.meta.id for a in articles))
+            raise UnknownSourceError(source_id, sorted(self.library.ids()))
         return prepare(article)
 
     def ensure_ingested(self) -> None:

@@ -63,6 +63,13 @@ class Library:
                 problems.append(str(exc))
         return articles, problems
 
+    def article(self, source_id: str) -> Article | None:
+        """One article, read without touching the rest of the library."""
+        path = self.path_of(source_id)
+        if path is None:
+            return None
+        return read_article(path, load_manifest(self.folder).get(path.stem), self.max_bytes)
+
     def _files(self) -> list[Path]:
         return discover([self.folder])[0] if self.folder.is_dir() else []
 
