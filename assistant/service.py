@@ -194,13 +194,18 @@ class Assistant:
                 raise UnknownSourceError(source_id, sorted(known))
 
     # ---- questions -----------------------------------------------------------------
-    def retrieve(
-        self, question: str, k: int | None = None, sources: list[str] | None = None
-    ) -> Retrieval:
+    def _checked(self, question: str, sources: list[str] | None) -> str:
+        """What every question goes through first: tidied, a store to ask, known sources."""
         question = clean_question(question, self.settings.max_question_chars)
         self.ensure_ingested()
         if sources:
             self._require_known(sources)
+        return question
+
+    def retrieve(
+        self, question: str, k: int | None = None, sources: list[str] | None = None
+    ) -> Retrieval:
+        question = self._checked(question, sources)
         passages, answerable = self.retriever.retrieve(
             question, k or self.settings.top_k, sources or None
         )
@@ -215,10 +220,7 @@ class Assistant:
     ) -> AnswerStream:
         """Retrieve now; iterate the result for the answer text as it is written."""
         started = time.perf_counter()
-        question = clean_question(question, self.settings.max_question_chars)
-        self.ensure_ingested()
-        if sources:
-            self._require_known(sources)
+        question = self._checked(question, sources)
         scope = sources or mentioned_sources(question, self.sources()) or None
         query = self.answerer.standalone_query(question, history)
         rewritten = time.perf_counter()
