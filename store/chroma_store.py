@@ -337,9 +337,17 @@ class ChunkStore:
 _CHROMA_TABLES = {"collections", "embeddings", "segments"}
 
 
+_SQLITE_SIDECARS = {"chroma.sqlite3-journal", "chroma.sqlite3-wal", "chroma.sqlite3-shm"}
+
+
 def _is_chroma_folder(path: Path) -> bool:
+    """Chroma's database, its segment folders, and the journal an interrupted write leaves
+    (SQLite rolls it back on the next open)."""
     return (path / "chroma.sqlite3").is_file() and all(
-        p.name == "chroma.sqlite3" or _is_uuid_dir(p) or p.name.startswith(".")
+        p.name == "chroma.sqlite3"
+        or p.name in _SQLITE_SIDECARS
+        or _is_uuid_dir(p)
+        or p.name.startswith(".")
         for p in path.iterdir()
     )
 

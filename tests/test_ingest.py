@@ -12,6 +12,7 @@ from pathlib import Path
 
 import chromadb.api.models.Collection as chroma_collection
 import pytest
+from chromadb.api.client import SharedSystemClient
 
 import store.chroma_store as chroma_store
 from assistant.errors import UnknownSourceError
@@ -649,3 +650,13 @@ def test_long_running_reader_stops_seeing_what_another_process_removed(
     assert all(p.source_id != gone for p in assistant.retrieve(question).passages)
     with pytest.raises(UnknownSourceError):
         assistant.retrieve(question, sources=[gone])
+
+
+def test_journal_left_by_an_interrupted_write_is_part_of_the_store(settings: Settings) -> None:
+    """A SIGKILL mid-write leaves chroma.sqlite3-journal beside the database; the store is
+    still Chroma's and must open (SQLite rolls the journal back)."""
+    Assistant(settings, HashingEmbedder()).ingest()
+    SharedSystemClient.clear_system_cache()
+    (settings.chroma_path / "chroma.sqlite3-journal").write_bytes(b"")
+    reader = Assistant(settings, HashingEmbedder())
+    assert len(reader.sources()) == len(SEED_IDS)
