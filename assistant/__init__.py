@@ -15,19 +15,31 @@ from assistant.errors import (
     UnknownSourceError,
 )
 from assistant.export import conversation_markdown, text_fragment_url
-from assistant.records import Answer, Citation, Disagreement, Passage, Position, Retrieval
-from assistant.service import Assistant, SourceInfo
+from assistant.planning import Plan
+from assistant.records import (
+    Answer,
+    Citation,
+    Coverage,
+    Disagreement,
+    Passage,
+    Position,
+    Retrieval,
+    Scope,
+    Source,
+    SourceInfo,
+)
+from assistant.service import Assistant
 from assistant.settings import Settings, settings_table
-from store.ingest import IngestReport, PreparedSource
+from assistant.text import find_quote, marker_numbers
 
 __all__ = [
     "Answer",
     "AnswerStream",
     "Assistant",
     "Citation",
+    "Coverage",
     "Disagreement",
     "EmptyQuestionError",
-    "IngestReport",
     "LLMAuthError",
     "LLMError",
     "LLMTimeoutError",
@@ -35,16 +47,20 @@ __all__ = [
     "ModelMismatchError",
     "ParallaxError",
     "Passage",
+    "Plan",
     "Position",
-    "PreparedSource",
     "Retrieval",
+    "Scope",
     "Settings",
+    "Source",
     "SourceInfo",
     "StoreLockedError",
     "StoreUnavailableError",
     "UnknownSourceError",
     "conversation_markdown",
+    "find_quote",
     "format_references",
+    "marker_numbers",
     "settings_table",
     "text_fragment_url",
 ]

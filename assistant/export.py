@@ -10,18 +10,19 @@ from assistant.records import Answer, Citation
 
 def text_fragment_url(citation: Citation) -> str | None:
     """A link that opens the original article scrolled to the quote (`#:~:text=`)."""
-    if not citation.url:
+    url = citation.source.url
+    if not url:
         return None
     words = citation.quote.split()
     if not words:
-        return citation.url
+        return url
     # Start and end words keep the fragment short and robust to small differences.
     fragment = (
         urlquote(" ".join(words), safe="")
         if len(words) <= 8
         else f"{urlquote(' '.join(words[:4]), safe='')},{urlquote(' '.join(words[-4:]), safe='')}"
     )
-    return f"{citation.url.split('#')[0]}#:~:text={fragment}"
+    return f"{url.split('#')[0]}#:~:text={fragment}"
 
 
 def conversation_markdown(answers: Sequence[Answer]) -> str:
@@ -35,11 +36,11 @@ def conversation_markdown(answers: Sequence[Answer]) -> str:
             parts.append("**References**")
             parts.append("")
             for c in answer.citations:
-                byline = ", ".join(x for x in (c.author, c.published) if x)
+                byline = c.source.byline
                 flag = "" if c.verified else " (quote not verified)"
-                link = f" <{c.url}>" if c.url else ""
+                link = f" <{c.source.url}>" if c.source.url else ""
                 parts.append(
-                    f"{c.n}. {c.outlet}, *{c.title}*"
+                    f"{c.n}. {c.source.outlet}, *{c.source.title}*"
                     + (f" ({byline})" if byline else "")
                     + f": “{c.quote}”{flag}{link}"
                 )

@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 from assistant import Answer, Citation, conversation_markdown, text_fragment_url
+from tests.evidence import make_citation, make_passage
 
 
 def citation(
     quote: str, url: str | None = "https://example.org/a#top", verified: bool = True
 ) -> Citation:
-    return Citation(
-        n=1,
-        chunk_id="a:0000:x",
-        source_id="a",
-        title="A title",
-        outlet="The Outlet",
-        author="Ann Author",
-        published="2025-05-21",
-        url=url,
-        quote=quote,
-        verified=verified,
-    )
+    passage = make_passage("a:0000:x", quote, author="Ann Author", published="2025-05-21", url=url)
+    return make_citation(quote, passage, verified=verified)
 
 
 def test_short_quote_is_the_whole_text_fragment() -> None:

@@ -35,7 +35,6 @@ _PLAIN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:=])")
 # Model markdown keeps emphasis, lists and headings; loses links, images, directives, math.
 _MARKDOWN = re.compile(r"([\\\[\]$])")
 _ESCAPED_MARKER = re.compile(r"\\\[(\d+)\\\]")
-_WORD = re.compile(r"\w+")
 _DISAGREE_HEADING = re.compile(
     r"^(#{1,6}[ \t]*|\*\*)where the sources disagree:?(\*\*)?:?[ \t]*$", re.I | re.M
 )
@@ -73,7 +72,7 @@ def http_url(url: str | None) -> str | None:
 def chip(n: int, citation: Citation | None) -> str:
     if citation is None:
         return f'<span class="px-chip px-missing">{n}</span>'
-    tip = html.escape(f"{citation.outlet} — {citation.title}", quote=True)
+    tip = html.escape(f"{citation.source.outlet} — {citation.source.title}", quote=True)
     return f'<span class="px-chip" title="{tip}">{n}</span>'
 
 
@@ -93,34 +92,19 @@ def without_disagreement_section(text: str) -> str:
     return text[: found.start()].rstrip() + ("\n\n" + text[after.start() :] if after else "")
 
 
-def quote_span(text: str, quote: str) -> tuple[int, int] | None:
-    """Where the quote sits in the passage, tolerating the quote's typographic changes."""
-    if not quote.strip():
-        return None
-    start = text.find(quote)
-    if start >= 0:
-        return start, start + len(quote)
-    words = _WORD.findall(quote)
-    if not words:
-        return None
-    found = re.search(r"\W+".join(map(re.escape, words)), text, re.IGNORECASE)
-    return found.span() if found else None
-
-
-def highlighted(text: str, quote: str) -> str:
-    """The passage, escaped, with the quote wrapped in <mark>."""
-    text = text.strip()
-    span = quote_span(text, quote)
+def highlighted(text: str, span: tuple[int, int] | None) -> str:
+    """The passage, escaped, with the verified quote's span (from the verification itself)
+    wrapped in <mark>."""
     if span is None:
-        return _escape(text).replace("\n", "<br>")
+        return _escape(text.strip()).replace("\n", "<br>")
     start, end = span
-    parts = (_escape(text[:start]), _escape(text[start:end]), _escape(text[end:]))
+    parts = (_escape(text[:start].lstrip()), _escape(text[start:end]), _escape(text[end:].rstrip()))
     return f'{parts[0]}<mark class="px-quote">{parts[1]}</mark>{parts[2]}'.replace("\n", "<br>")
 
 
 def byline(citation: Citation) -> str:
-    parts = [f"**{plain(citation.outlet)}**", f"*{plain(citation.title)}*"]
-    parts += [plain(x) for x in (citation.author, citation.published) if x]
+    parts = [f"**{plain(citation.source.outlet)}**", f"*{plain(citation.source.title)}*"]
+    parts += [plain(x) for x in (citation.source.author, citation.source.published) if x]
     return " · ".join(parts)
 
 
@@ -164,7 +148,7 @@ def sources(answer: Answer, key: str) -> None:
 
 def passage_view(answer: Answer, citation: Citation) -> None:
     st.markdown(f"{chip(citation.n, citation)} {byline(citation)}", unsafe_allow_html=True)
-    passage = answer.passage(citation.chunk_id)
+    passage = citation.passage
     if citation.verified:
         st.caption("The highlighted quote was found in the article's text.")
     else:
@@ -174,9 +158,7 @@ def passage_view(answer: Answer, citation: Citation) -> None:
         )
         if citation.quote:
             st.markdown(f"Quoted as: “{plain(citation.quote)}”", unsafe_allow_html=True)
-    if passage is not None:
-        quote = citation.quote if citation.verified else ""
-        st.markdown(highlighted(passage.text, quote), unsafe_allow_html=True)
+    st.markdown(highlighted(passage.text, citation.span), unsafe_allow_html=True)
 
 
 def disagreements(answer: Answer, key: str) -> None:
