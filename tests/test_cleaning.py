@@ -235,9 +235,13 @@ def test_related_heading_ends_article() -> None:
     assert result.text.split("\n\n") == BODY
 
 
-def test_tail_marker_in_first_half_is_ignored() -> None:
-    result = clean(page(BODY[0], "Related", *BODY[1:]))
-    assert result.removed == ()
+def test_tail_marker_in_first_half_drops_only_its_block() -> None:
+    result = clean(page(BODY[0], "Related", "Another story entirely", *BODY[1:]))
+    assert rules_of(result) == {
+        "Related": "related-block",
+        "Another story entirely": "related-block",
+    }
+    assert result.text.split("\n\n") == BODY
 
 
 def test_teaser_list_ends_article() -> None:
@@ -329,7 +333,7 @@ EVIDENCE = [
 FIRST_AND_LAST = {
     "foreign-policy-how-to-negotiate-with-putin": (
         "As details emerge of the March 18 phone call",
-        "Laurie Bristow is the president of Hughes Hall",
+        "is waiting for its chance to redraw the post-Cold War settlement in Europe.",
     ),
     "hot-air-escalate-to-de-escalate": (
         "Can Donald Trump get Vladimir Putin to end his war of conquest",
@@ -345,12 +349,13 @@ FIRST_AND_LAST = {
     ),
     "the-week-putin-negotiating-table": (
         "Peace in Europe seems further away than at any time",
-        "Elliott Goat is a freelance writer at The Week Digital.",
+        "And we'll share the pain together.”",
     ),
 }
 
 JUNK = {
     "foreign-policy-how-to-negotiate-with-putin": [
+        "Laurie Bristow is the president",
         "More from Foreign Policy",
         "Is America a Kleptocracy?",
         "Join the Conversation",
@@ -383,6 +388,7 @@ JUNK = {
         "Mahmood Mamdani",
     ],
     "the-week-putin-negotiating-table": [
+        "Elliott Goat is a freelance writer",
         "Israel targets Hamas leaders",
         "Today's Big Question",
         "Are the UK and Russia already at war?",
