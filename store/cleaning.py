@@ -79,6 +79,15 @@ def _is_code(p: str) -> bool:
     return bool(_FENCE.match(p))
 
 
+# An unfenced line of code: a call, braces, an assignment or comparison, a statement's end.
+_CODE_LINE = re.compile(r"\w\([^()]*\)|[{}]|\s[=!<>]=?\s|::|->|;\s*$")
+
+
+def _looks_like_code(p: str) -> bool:
+    """Code pasted without fences: widget words ('print', 'share') and ' / ' in it are code."""
+    return bool(_CODE_LINE.search(p))
+
+
 def _drop_caps(lines: list[str]) -> list[str]:
     """'T' / 'urkey has…': a styled initial letter captured on its own line rejoins its word."""
     out: list[str] = []
@@ -166,7 +175,9 @@ _CREDIT_END = re.compile(
     rf"|\b{_PICTURE}(?: credits?)?\s*(?::|by|courtesy of)\s*[^.!?]{{1,80}}\.?)\s*$",
     re.IGNORECASE,
 )
-_CAPS_BYLINE_END = re.compile(r"\b[Bb]y [A-Z][A-Z0-9 .&'’-]{3,60}$")  # "… By U.S. AGENCY NAME"
+_CAPS_BYLINE_END = re.compile(
+    r"\b[Bb]y [A-Z][A-Z0-9 .&'’-]{3,60}(?<!\.)$"
+)  # "… By U.S. AGENCY NAME"
 _CAPTION_MAX_WORDS = 60
 
 _KEEP_READING = re.compile(
@@ -244,7 +255,7 @@ _PROMO = re.compile(
     r"|(?:the|our) (?:[\w-]+ ){0,3}app\b|app store|google play|unlimited (?:digital )?access"
     r"|(?:full|entire) (?:story|article)|continue reading|free (?:trial|account)"
     r"|create an account|(?:log|sign) in\b|paywall|premium (?:content|members?)"
-    r"|(?:follow|find|join|like) (?:us|me|\w+(?: \w+)?) on (?:twitter|x|facebook|instagram"
+    r"|(?:follow|find|join|like) (?:us|me|\w+(?: \w+){0,3}) on (?:twitter|x|facebook|instagram"
     r"|linkedin|youtube|tiktok|threads|bluesky|mastodon|social(?: media)?)"
     r"|keep up with (?:me|us)|stay (?:up to date|informed|in the loop|on top of)"
     r"|(?:tell us what you think|we want to hear|we.d love to hear|share your (?:thoughts|views))"
@@ -254,7 +265,7 @@ _PROMO = re.compile(
 _ADDRESSED = re.compile(
     r"\b(?:you|your|yours|we|us|our)\b|(?:^|[.!?]\s+)(?:subscribe|sign|join|follow|download"
     r"|get|receive|click|tap|register|log|stay|don'?t miss|never miss|want|like|enjoy(?:ed)?"
-    r"|support|keep|do it)\b",
+    r"|support|keep|do it)\b|\bplease\b",
     re.IGNORECASE,
 )
 _REPORTED = re.compile(r"[\"“”]|\b(?:said|says|told|according to)\b", re.IGNORECASE)
@@ -361,6 +372,7 @@ def _nav_line(p: str) -> bool:
 
 
 _MD_LINK = re.compile(r"!?\[([^\]\n]*)\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"]*\")?\)")
+_WORD_CHARS = re.compile(r"[^\W_]")
 _LINK_SHARE = 0.7  # of a line's visible text inside links: a menu or a teaser list
 
 
@@ -370,9 +382,8 @@ def _link_line(p: str) -> bool:
     if not links:
         return False
     visible = _MD_LINK.sub(lambda m: m.group(1), p)
-    visible = re.sub(r"^(?:#{1,6}|[-*+•]|\d{1,3}[.)])\s+", "", visible)
-    inside = sum(len(text.strip()) for text in links)
-    return inside >= _LINK_SHARE * max(len(visible.strip(" |·•-*")), 1)
+    inside = sum(len(_WORD_CHARS.findall(text)) for text in links)
+    return inside >= _LINK_SHARE * max(len(_WORD_CHARS.findall(visible)), 1)
 
 
 def _label(p: str) -> bool:
@@ -635,7 +646,9 @@ def _end_of_article(kept: list[tuple[int, str]]) -> dict[int, RemovedBlock]:
         return removals
     for n in range(last + 1, len(kept)):
         p = kept[n][1]
-        furniture = _is_heading(p, _PROSE_WORDS) and not _is_code(p) and not _STAFF_CREDIT.search(p)
+        furniture = _is_heading(p, _PROSE_WORDS) and not (
+            _is_code(p) or _looks_like_code(p) or _STAFF_CREDIT.search(p)
+        )
         if n not in removals and furniture:
             removals[n] = RemovedBlock(p, "after-article", _AFTER_WHY)
     return removals
@@ -669,7 +682,8 @@ def clean(raw: str, title: str | None = None) -> CleanedText:
             (i, RemovedBlock(t.strip(), "embed-link", _EMBED_WHY)) for t in EMBED_LINK.findall(p)
         )
         p = EMBED_LINK.sub("", p).strip()
-        rule = None if i == title_at else next((r for r in LINE_RULES if r.matches(p)), None)
+        exempt = i == title_at or _looks_like_code(p)
+        rule = None if exempt else next((r for r in LINE_RULES if r.matches(p)), None)
         p = _MD_LINK.sub(lambda m: m.group(1), p).strip()
         key = _key(p)
         if not p:
