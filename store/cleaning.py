@@ -571,7 +571,8 @@ _TITLE_SITE = re.compile(r"\s+[|–—-]\s+[^|–—-]{1,60}$")  # "Headline | S
 
 
 def _title_index(paras: list[str], title: str | None) -> int | None:
-    """Index of the line that is the title, looked for in the first half of the page.
+    """Index of the line that is the title, looked for in the first half of the page's text
+    (by characters: a long menu above the headline is many lines but little text).
 
     A line equal to the title right after a paragraph of prose is a subheading inside the
     article, not the page's headline: text before it is the introduction, not chrome. In
@@ -580,7 +581,10 @@ def _title_index(paras: list[str], title: str | None) -> int | None:
         return None
     wanted = {_key(title), _key(_TITLE_SITE.sub("", title))}
     top_level = [i for i, p in enumerate(paras) if re.match(r"#\s", p)]
-    for i, p in enumerate(paras[: len(paras) // 2 + 1]):
+    offsets = list(accumulate(len(p) for p in paras))
+    for i, p in enumerate(paras):
+        if offsets[i] - len(p) > offsets[-1] / 2:
+            break
         if _key(p) not in wanted or (top_level and i not in top_level):
             continue
         before = [q for q in paras[:i] if not any(rule.matches(q) for rule in LINE_RULES)]
@@ -598,8 +602,9 @@ _BIO = re.compile(
     r"^(?:about the author\b|(?:senior |staff |contributing |managing |associate |deputy "
     r"|chief |executive |freelance )?(?:editor|writer|reporter|correspondent|contributor"
     r"|columnist|journalist)\b(?: \w+){0,3} (?:with|at|for|covering|who|based)\b"
-    r"|[A-Z][\w.'’-]+(?: [A-Z][\w.'’-]+| (?:de|van|von|der|la|le|da|al|bin)){0,4},? (?:is|was"
-    r"|has been|writes|covers|reports)\b(?=[^.]{0,120}\b(?:writer|reporter|journalist|editor"
+    r"|(?!the\b)[A-Z][\w.'’-]+(?: [A-Z][\w.'’-]+| (?:de|van|von|der|la|le|da|al|bin)){0,4},?"
+    r" (?:(?:is|was|has been) (?:also )?(?:a|an|the)|writes|covers|reports)\b"
+    r"(?=[^.]{0,120}\b(?:writer|reporter|journalist|editor"
     r"|correspondent|contributor|columnist|author|freelance|producer|blogger|photographer"
     r"|fellow|professor|president|director|analyst|researcher|founder|host|lecturer|scholar"
     r"|ambassador|former)\b))"
@@ -664,7 +669,10 @@ def clean(raw: str, title: str | None = None) -> CleanedText:
     body_start = 0 if title_at is None else title_at + 1
     tail = _tail(paras, body_start)
     stop = len(paras) if tail is None else tail[0]
-    related = _related_blocks(paras, body_start, stop)
+    # Without a known title, the article starts at its first paragraph of prose: a menu above
+    # it may read like a "Latest news" block and swallow the headline.
+    first_prose = next((i for i, p in enumerate(paras) if _is_prose(p)), len(paras))
+    related = _related_blocks(paras, body_start if title_at is not None else first_prose, stop)
     removed: list[tuple[int, RemovedBlock]] = []
     kept: list[tuple[int, str]] = []  # (index of the paragraph, its kept text)
     seen: set[str] = set()
@@ -684,16 +692,17 @@ def clean(raw: str, title: str | None = None) -> CleanedText:
         p = EMBED_LINK.sub("", p).strip()
         exempt = i == title_at or _looks_like_code(p)
         rule = None if exempt else next((r for r in LINE_RULES if r.matches(p)), None)
+        shown = p  # as captured, Markdown links included: what inspect shows
         p = _MD_LINK.sub(lambda m: m.group(1), p).strip()
         key = _key(p)
         if not p:
             continue
         if rule is not None:
-            removed.append((i, RemovedBlock(p, rule.name, rule.why)))
+            removed.append((i, RemovedBlock(shown, rule.name, rule.why)))
         elif i in related:
-            removed.append((i, RemovedBlock(p, "related-block", related[i])))
+            removed.append((i, RemovedBlock(shown, "related-block", related[i])))
         elif key in seen:
-            removed.append((i, RemovedBlock(p, "duplicate-paragraph", _DUPLICATE_WHY)))
+            removed.append((i, RemovedBlock(shown, "duplicate-paragraph", _DUPLICATE_WHY)))
         else:
             seen.add(key)
             kept.append((i, p))

@@ -507,6 +507,11 @@ def test_most_popular_block_in_a_short_article() -> None:
     assert {rules_of(result)[line] for line in popular} <= {"related-block", "related-heading"}
 
 
+def test_without_a_title_a_menu_above_the_article_keeps_the_headline() -> None:
+    raw = page("Latest News", "Sport", "Flood gates open on the river", *SHORT_BODY)
+    assert "Flood gates open on the river" in clean(raw).text.split("\n\n")
+
+
 def test_related_box_inside_the_article_drops_only_the_box() -> None:
     box = ["Related", "Bridge reopens after storm repairs"]
     result = clean(page(*BODY[:5], *box, *BODY[5:]))
@@ -643,7 +648,10 @@ def test_markdown_link_lines_go_and_link_text_stays() -> None:
         "The gates were built by the river authority in two years.",
         BODY[1],
     ]
-    assert {block.rule for block in result.removed} == {"link-line"}
+    assert [(block.text, block.rule) for block in result.removed] == [
+        ("[Home](/) | [News](/news) | [Sport](/sport)", "link-line"),
+        ("- [Bridge reopens after storm repairs](https://example.org/bridge)", "link-line"),
+    ]
 
 
 def test_drop_cap_rejoins_its_word() -> None:
