@@ -22,6 +22,7 @@ Every removal is reported as a `RemovedBlock` naming the rule, so cleaning can b
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import unicodedata
@@ -328,6 +329,46 @@ def _dateline(p: str) -> bool:
     return bool(_DATELINE.fullmatch(p.strip(" |·•")))
 
 
+_CONTROL = re.compile(
+    r"(?:enlarge|view|watch|play|listen(?: to)?|download|expand|open|zoom|see|show|hide|close"
+    r"|print|save)\b.*\b(?:images?|photos?|pictures?|gallery|galleries|videos?|audio|podcast"
+    r"|article|story|pdf|slideshow|captions?|transcript)\b.*"
+    r"|(?:back|go|return) to (?:the )?top\b.*|skip to\b.*|scroll (?:to|down|for)\b.*|jump to\b.*"
+    r"|loading\W*|(?:please )?enable javascript\b.*"
+    r"|(?:image|photo|picture|slide)s? \d+ (?:of|/) \d+|slideshow\b.*",
+    re.IGNORECASE,
+)
+_CONTROL_MAX_WORDS = 8
+
+
+def _page_control(p: str) -> bool:
+    """'Enlarge image', 'Watch video', 'Back to top', 'Slideshow (15 images)', 'Image 2 of 9':
+    labels of the page's controls and galleries."""
+    return len(p.split()) <= _CONTROL_MAX_WORDS and bool(_CONTROL.fullmatch(p))
+
+
+def _counter(p: str) -> bool:
+    """A line of figures only ('22', '52,174', '3/12') is a share, comment or slide count."""
+    return bool(re.fullmatch(r"[\d.,/:()+\s-]{1,12}", p)) and any(ch.isdigit() for ch in p)
+
+
+_NAME = r"[A-Z][\w.'’-]*(?:\s+(?:[A-Z][\w.'’-]*|de|van|von|der|la|le|da|al|bin)){0,4}"
+_BYLINE = re.compile(
+    rf"(?i:by|written by|posted by|words by|story by)\s*:?\s+{_NAME}"
+    rf"(?:\s*(?:,|and|&)\s*{_NAME})*(?:\s*[|,·•-]?\s*.{{0,40}})?",
+)
+
+
+def _byline(p: str) -> bool:
+    """'By Jo Marsh', 'Written by: Jo Marsh | May 3, 2024': who wrote it is metadata."""
+    return (
+        len(p.split()) <= 14
+        and _is_heading(p, 14)
+        and bool(_BYLINE.fullmatch(p))
+        and not _looks_like_code(p)
+    )
+
+
 def _reading_time(p: str) -> bool:
     """'4 Min Read', 'Reading time: 5 minutes' estimate the reading time."""
     return bool(
@@ -421,11 +462,20 @@ LINE_RULES: tuple[_LineRule, ...] = (
     _LineRule("legal", "is a copyright, privacy, cookie or disclosure line", _legal),
     _LineRule("dateline", "is only a publication date, kept as metadata", _dateline),
     _LineRule("reading-time", "is a reading-time estimate", _reading_time),
+    _LineRule("byline", "names the author, kept as metadata", _byline),
+    _LineRule("page-control", "is the label of a page control or gallery", _page_control),
+    _LineRule("counter", "is a bare count (shares, comments, slides)", _counter),
     _LineRule("taxonomy", "lists the site's tags or categories for the article", _taxonomy),
     _LineRule("nav-line", "is a breadcrumb or section navigation line", _nav_line),
     _LineRule("label", "is an all-caps site section label", _label),
     _LineRule("repeated-text", "repeats the same link text twice, as widgets do", _repeated_text),
 )
+
+@functools.lru_cache(maxsize=8192)
+def _line_rule(p: str) -> _LineRule | None:
+    """The first line rule a paragraph matches (cached: title and tail checks ask again)."""
+    return next((rule for rule in LINE_RULES if rule.matches(p)), None)
+
 
 EMBED_LINK = re.compile(r"\s*\b(?:https?://)?(?:pic\.twitter\.com|pic\.x\.com|t\.co)/\w+")
 _EMBED_WHY = "is the link left behind by an embedded social-media post"
@@ -479,7 +529,7 @@ def _related_heading(paras: list[str], i: int) -> int | None:
     (`_related_blocks`)."""
     if not _is_related_heading(paras[i]):
         return None
-    rest = [q for q in paras[i + 1 :] if not any(rule.matches(q) for rule in LINE_RULES)]
+    rest = [q for q in paras[i + 1 :] if not _line_rule(q)]
     running = sum(_is_prose(a) and _is_prose(b) for a, b in itertools.pairwise(rest))
     return i if running < _RUNNING_PROSE else None
 
@@ -587,7 +637,7 @@ def _title_index(paras: list[str], title: str | None) -> int | None:
             break
         if _key(p) not in wanted or (top_level and i not in top_level):
             continue
-        before = [q for q in paras[:i] if not any(rule.matches(q) for rule in LINE_RULES)]
+        before = [q for q in paras[:i] if not _line_rule(q)]
         if not before or not _is_prose(before[-1]):
             return i
     return None
@@ -691,7 +741,7 @@ def clean(raw: str, title: str | None = None) -> CleanedText:
         )
         p = EMBED_LINK.sub("", p).strip()
         exempt = i == title_at or _looks_like_code(p)
-        rule = None if exempt else next((r for r in LINE_RULES if r.matches(p)), None)
+        rule = None if exempt else _line_rule(p)
         shown = p  # as captured, Markdown links included: what inspect shows
         p = _MD_LINK.sub(lambda m: m.group(1), p).strip()
         key = _key(p)

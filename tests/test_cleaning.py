@@ -665,3 +665,29 @@ def test_headline_lines_after_the_last_sentence_are_furniture() -> None:
     result = clean(page(*BODY, credit, *furniture))
     assert result.text.split("\n\n") == [*BODY, credit]
     assert rules_of(result) == dict.fromkeys(furniture, "after-article")
+
+
+@pytest.mark.parametrize(
+    ("line", "rule"),
+    [
+        ("By Jo Marsh", "byline"),
+        ("BY JO MARSH AND SAM POE", "byline"),
+        ("Written by: Jo Marsh | 3 June 2024", "byline"),
+        ("Enlarge Image", "page-control"),
+        ("Slideshow ( 12 images )", "page-control"),
+        ("Back to top", "page-control"),
+        ("52,174", "counter"),
+    ],
+)
+def test_bylines_controls_and_counts(line: str, rule: str) -> None:
+    result = clean(page(BODY[0], line, BODY[1]))
+    assert rules_of(result) == {line: rule}
+
+
+def test_sentences_starting_like_a_byline_or_control_are_kept() -> None:
+    prose = [
+        "By the time the gates closed, the water had reached the second step.",
+        "Watch the river closely, the engineer told the crowd, because it rises fast.",
+        "In 2024, 52,174 people crossed the bridge.",
+    ]
+    assert clean(page(BODY[0], *prose, BODY[1])).removed == ()
