@@ -471,6 +471,7 @@ LINE_RULES: tuple[_LineRule, ...] = (
     _LineRule("repeated-text", "repeats the same link text twice, as widgets do", _repeated_text),
 )
 
+
 @functools.lru_cache(maxsize=8192)
 def _line_rule(p: str) -> _LineRule | None:
     """The first line rule a paragraph matches (cached: title and tail checks ask again)."""
@@ -632,15 +633,34 @@ def _title_index(paras: list[str], title: str | None) -> int | None:
     wanted = {_key(title), _key(_TITLE_SITE.sub("", title))}
     top_level = [i for i, p in enumerate(paras) if re.match(r"#\s", p)]
     offsets = list(accumulate(len(p) for p in paras))
-    for i, p in enumerate(paras):
-        if offsets[i] - len(p) > offsets[-1] / 2:
-            break
-        if _key(p) not in wanted or (top_level and i not in top_level):
-            continue
-        before = [q for q in paras[:i] if not _line_rule(q)]
-        if not before or not _is_prose(before[-1]):
-            return i
+    first_half = [i for i, p in enumerate(paras) if offsets[i] - len(p) <= offsets[-1] / 2]
+    candidates = [i for i in first_half if not top_level or i in top_level]
+    # The exact title first; else a line with nearly the title's words (a section label
+    # glued in front, a word changed between the manifest and the page).
+    for same in (lambda k: k in wanted, lambda k: _near_title(k, wanted)):
+        for i in candidates:
+            if not same(_key(paras[i])):
+                continue
+            before = [q for q in paras[:i] if not _line_rule(q)]
+            if not before or not _is_prose(before[-1]):
+                return i
     return None
+
+
+_NEAR_TITLE = 0.8  # share of words in common, over the longer of the two
+_NEAR_TITLE_MIN_WORDS = 4
+
+
+def _near_title(key: str, wanted: set[str]) -> bool:
+    words = set(key.split())
+    for title in wanted:
+        title_words = set(title.split())
+        longer = max(len(words), len(title_words))
+        if len(title_words) >= _NEAR_TITLE_MIN_WORDS and (
+            len(words & title_words) >= _NEAR_TITLE * longer
+        ):
+            return True
+    return False
 
 
 # --- end of the article: teaser blocks, author bio, trailing furniture -------------------

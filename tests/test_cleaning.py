@@ -691,3 +691,9 @@ def test_sentences_starting_like_a_byline_or_control_are_kept() -> None:
         "In 2024, 52,174 people crossed the bridge.",
     ]
     assert clean(page(BODY[0], *prose, BODY[1])).removed == ()
+
+
+def test_title_found_when_the_page_glues_a_label_to_it() -> None:
+    raw = page("Menu", "Analysis Talks stall again as envoys leave Geneva", *BODY[:4])
+    result = clean(raw, title="Talks stall again as envoys leave Geneva")
+    assert rules_of(result) == {"Menu": "page-chrome"}
