@@ -240,9 +240,10 @@ _WIDGET_MAX_WORDS = 16
 
 def _widget(p: str) -> bool:
     """Share/follow/subscribe/comment widgets: a widget phrase, a share label of any length,
-    or a short label using widget vocabulary."""
+    or a short label using widget vocabulary. A paragraph as long as running prose is prose,
+    whatever phrase it mentions."""
     return (
-        bool(_WIDGET_PHRASE.search(p))
+        (len(p.split()) <= _PROMO_MAX_WORDS and bool(_WIDGET_PHRASE.search(p)))
         or (_is_heading(p, _WIDGET_MAX_WORDS) and bool(_SHARE_LABEL.search(p)))
         or (_is_heading(p, 6) and bool(_WIDGET_WORD.search(p)))
     )

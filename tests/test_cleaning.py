@@ -697,3 +697,14 @@ def test_title_found_when_the_page_glues_a_label_to_it() -> None:
     raw = page("Menu", "Analysis Talks stall again as envoys leave Geneva", *BODY[:4])
     result = clean(raw, title="Talks stall again as envoys leave Geneva")
     assert rules_of(result) == {"Menu": "page-chrome"}
+
+
+def test_long_paragraph_mentioning_a_widget_phrase_is_prose() -> None:
+    prose = (
+        "The river authority has published its flood maps online for the first time, and the "
+        "engineers who drew them say residents should check the colour of their street before "
+        "the autumn rains. Follow us to the lower town, one of them said during the tour, and "
+        "you will see why the old wall was not enough: the water came round it in an hour, "
+        "filled the square and reached the steps of the town hall before anyone could react."
+    )
+    assert clean(page(BODY[0], prose, BODY[1])).removed == ()
