@@ -47,30 +47,31 @@ class HtmlPage:
 
 
 def extract_page(markup: str) -> HtmlPage:
-    """Main text and metadata of one HTML page; text is "" when the page has no article."""
-    text = (
-        trafilatura.extract(
-            markup,
-            include_comments=False,
-            include_tables=True,
-            include_images=False,
-            include_links=False,
-        )
-        or ""
+    """Main text and metadata of one HTML page (one parse); text is "" when there is none."""
+    doc = trafilatura.bare_extraction(
+        markup,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        include_images=False,
+        include_links=False,
     )
+    text = (doc.text if doc else None) or ""
     ld_body = _json_ld_body(markup)
     if ld_body and len(ld_body) > _LONGER * len(text):
         text = ld_body
-    meta = trafilatura.extract_metadata(markup)
-    if meta is None:
+    if doc is None:  # no main text in the DOM: the page's metadata may still be there
+        doc = trafilatura.extract_metadata(markup)
+    if doc is None:
         return HtmlPage(text)
+    url = doc.url if (doc.url or "").startswith(("http://", "https://")) else None
     return HtmlPage(
         text=text,
-        title=_field(meta.title),
-        outlet=_field(meta.sitename),
-        author=_field(meta.author),
-        published=_field(meta.date),
-        url=_field(meta.url) if (meta.url or "").startswith(("http://", "https://")) else None,
+        title=_field(doc.title),
+        outlet=_field(doc.sitename),
+        author=_field(doc.author),
+        published=_field(doc.date),
+        url=_field(url),
     )
 
 

@@ -133,7 +133,9 @@ def test_json_ld_article_body_replaces_a_script_rendered_page() -> None:
         f'[{{"@type": "NewsArticle", "headline": "Pier", "articleBody": "{body}"}}]}}'
         "</script></head><body><div id='app'><p>Loading the story…</p></div></body></html>"
     )
-    assert extract_page(markup).text == body
+    page = extract_page(markup)
+    assert page.text == body
+    assert page.title == "Pier"
 
 
 def test_page_without_metadata_has_none() -> None:
