@@ -335,7 +335,8 @@ _CONTROL = re.compile(
     r"|print|save)\b.*\b(?:images?|photos?|pictures?|gallery|galleries|videos?|audio|podcast"
     r"|article|story|pdf|slideshow|captions?|transcript)\b.*"
     r"|(?:back|go|return) to (?:the )?top\b.*|skip to\b.*|scroll (?:to|down|for)\b.*|jump to\b.*"
-    r"|loading\W*|(?:please )?enable javascript\b.*"
+    r"|loading\W*|(?:please )?enable javascript\b.*|like this\W*|comments are closed\W*"
+    r"|(?:previous|next|older|newer) (?:post|article|story|entry|posts|articles|stories)\b.*"
     r"|(?:image|photo|picture|slide)s? \d+ (?:of|/) \d+|slideshow\b.*",
     re.IGNORECASE,
 )
@@ -496,7 +497,9 @@ _RELATED = re.compile(
     r"|videos|content|reads)(?: \w+){0,2}|further reading|explore (?:further|more)"
     r"|(?:the )?latest(?: \w+){0,2}|up next|editors?['’]? (?:picks?|choice|recommendations?)"
     r"|trending(?: \w+){0,2}|top stories|(?:top |latest )?headlines?(?: news)?|don['’]?t miss"
-    r"|(?:around|elsewhere) (?:the web|on \w+))\s*:?",
+    r"|(?:around|elsewhere) (?:the web|on \w+)|from (?:the web|our partners)"
+    r"|(?:suggested|similar|sponsored|promoted|partner) (?:reading|articles|stories|posts|content"
+    r"|links|for you)(?: \w+){0,2})\s*:?",
     re.IGNORECASE,
 )
 _COMMENTS = re.compile(

@@ -676,6 +676,7 @@ def test_headline_lines_after_the_last_sentence_are_furniture() -> None:
         ("Enlarge Image", "page-control"),
         ("Slideshow ( 12 images )", "page-control"),
         ("Back to top", "page-control"),
+        ("Previous article: Bridge reopens", "page-control"),
         ("52,174", "counter"),
     ],
 )
@@ -708,3 +709,13 @@ def test_long_paragraph_mentioning_a_widget_phrase_is_prose() -> None:
         "filled the square and reached the steps of the town hall before anyone could react."
     )
     assert clean(page(BODY[0], prose, BODY[1])).removed == ()
+
+
+@pytest.mark.parametrize("heading", ["Suggested for you", "Sponsored Stories", "From the web"])
+def test_sponsored_and_suggested_blocks(heading: str) -> None:
+    teasers = [
+        "Ten gadgets every gardener wants this year, ranked by our panel.",
+        "Why this town loves its river, and what that means for the people who live there.",
+    ]
+    result = clean(page(*BODY, heading, *teasers))
+    assert result.text.split("\n\n") == BODY
