@@ -17,7 +17,7 @@ from assistant.errors import (
 from assistant.export import conversation_markdown, text_fragment_url
 from assistant.records import Answer, Citation, Disagreement, Passage, Position, Retrieval
 from assistant.service import Assistant, SourceInfo
-from assistant.settings import Settings, settings_table
+from assistant.settings import Settings, SettingsError, load_settings, settings_table
 from store.ingest import IngestReport, PreparedSource
 
 __all__ = [
@@ -39,12 +39,14 @@ __all__ = [
     "PreparedSource",
     "Retrieval",
     "Settings",
+    "SettingsError",
     "SourceInfo",
     "StoreLockedError",
     "StoreUnavailableError",
     "UnknownSourceError",
     "conversation_markdown",
     "format_references",
+    "load_settings",
     "settings_table",
     "text_fragment_url",
 ]
