@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -19,7 +19,7 @@ from assistant.evaluation import format_table, load_questions, run_eval
 from assistant.extractive import NOTICE as EXTRACTIVE_NOTICE
 from assistant.records import Answer
 from assistant.service import Assistant
-from assistant.settings import IN_CHECKOUT, REPO_ROOT, Settings, SettingsError, load_settings
+from assistant.settings import IN_CHECKOUT, REPO_ROOT, SettingsError, load_settings
 
 log = logging.getLogger("parallax")
 # The development questions are about the shipped articles and live with the tests: the
@@ -266,14 +266,12 @@ def _log_to_stderr(verbose: bool) -> Iterator[None]:
         log.setLevel(level)
 
 
-def main(
-    argv: list[str] | None = None, settings_factory: Callable[[], Settings] = load_settings
-) -> int:
+def main(argv: list[str] | None = None) -> int:
     """Exit codes: 0 done, 1 an error whose message names the fix, 2 bad usage or settings."""
     args = build_parser().parse_args(argv)
     with _log_to_stderr(args.verbose):
         try:
-            settings = settings_factory()
+            settings = load_settings()  # the app reads them the same way
         except SettingsError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

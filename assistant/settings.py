@@ -70,7 +70,10 @@ class Settings(BaseSettings):
     articles_dir: Path = Field(
         _shipped_articles(),
         validation_alias="PARALLAX_ARTICLES_DIR",
-        description="The shipped articles (.txt, .md, .html and sources.toml) that seed the library.",
+        description=(
+            "The shipped articles (.txt, .md, .html and sources.toml) that seed the library; "
+            "installed as a package, the copy shipped inside it."
+        ),
     )
     library_dir: Path = Field(
         DATA_DIR / "library",
