@@ -1,7 +1,9 @@
 """Shared fixtures: real Chroma stores in temp folders, the real embedding model loaded once,
 the dev set scored once per run, and `parallax` called in-process.
 
-Tests marked `browser` or `chroma_server` count as `slow` too: `make check` runs the rest.
+`make check` runs every test not marked `slow`. Besides the tests marked so by hand (a
+separate process is their point), tests marked `browser` or `chroma_server` and tests that
+use the real embedding model (the `minilm` fixture, directly or not) count as slow.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ SLOW_KINDS = ("browser", "chroma_server")
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if any(item.get_closest_marker(kind) for kind in SLOW_KINDS):
+        real_model = "minilm" in getattr(item, "fixturenames", ())
+        if real_model or any(item.get_closest_marker(kind) for kind in SLOW_KINDS):
             item.add_marker(pytest.mark.slow)
 
 
