@@ -253,24 +253,17 @@ def allowed(field: FieldInfo) -> str:
 
 
 def _range(field: FieldInfo) -> str:
-    """ " from 2 to 20", " above 0 and at most 3600": the Field's ge/gt/le bounds in words."""
+    """ " from 2 to 20" or " above 0 and at most 3600": the Field's bounds, in words (every
+    number has a lower and an upper one; tests/test_settings.py checks that)."""
     bounds = {
-        k: getattr(rule, k)
+        key: getattr(rule, key)
         for rule in field.metadata
-        for k in ("ge", "gt", "le")
-        if getattr(rule, k, None) is not None
+        for key in ("ge", "gt", "le")
+        if getattr(rule, key, None) is not None
     }
-    low = (
-        f"from {bounds['ge']:g}"
-        if "ge" in bounds
-        else f"above {bounds['gt']:g}"
-        if "gt" in bounds
-        else ""
-    )
-    high = f"{bounds['le']:g}" if "le" in bounds else ""
-    if low and high:
-        return f" {low} to {high}" if low.startswith("from") else f" {low} and at most {high}"
-    return f" {low}" if low else (f" of at most {high}" if high else "")
+    if "ge" in bounds:
+        return f" from {bounds['ge']:g} to {bounds['le']:g}"
+    return f" above {bounds['gt']:g} and at most {bounds['le']:g}"
 
 
 def _without_none(annotation: Any) -> Any:
@@ -287,7 +280,7 @@ def _is_secret(field: FieldInfo) -> bool:
 
 
 def settings_table() -> list[tuple[str, str, str]]:
-    """(environment name, default, help) for every setting, for the README and `--help`.
+    """(environment name, default, help) for every setting: the README's table.
 
     Paths inside the checkout show relative to it, as the README documents them.
     """
