@@ -130,7 +130,11 @@ def test_installed_parallax_asks_offline_with_data_in_the_user_folder(
     installed: dict[str, Path],
 ) -> None:
     root, cwd = installed["root"], installed["cwd"]
-    env = _outside_env(root, PARALLAX_LLM="off")
+    # The hashing fake (every question covered): the real model is a dependency like any
+    # other (tests/test_cli.py runs it); what is under test here is the package.
+    env = _outside_env(
+        root, PARALLAX_LLM="off", PARALLAX_EMBEDDING_MODEL="hashing", PARALLAX_RELEVANCE_FLOOR="0"
+    )
     script = f"import sys, {', '.join(PACKAGES)}; "
     script += f"print(*[p for n in {PACKAGES!r} for p in sys.modules[n].__path__])"
     where = run([str(installed["bin"] / "python"), "-c", script], cwd=cwd, env=env)
@@ -178,7 +182,6 @@ def test_installed_parallax_app_serves_a_healthy_streamlit(installed: dict[str, 
 
     command = [str(installed["bin"] / "parallax"), "app", "--port", str(port), "--headless"]
     env = _outside_env(root, PARALLAX_LLM="off", PARALLAX_EMBEDDING_MODEL="hashing")
-    env["PARALLAX_CHROMA_PATH"] = str(root / "app-store")  # the hashing fake's own store
     with running(
         command, log_path=root / "app.log", ready=healthy, what="parallax app", cwd=cwd, env=env
     ) as proc:
