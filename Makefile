@@ -1,11 +1,14 @@
-# Two commands on a fresh machine: `make run` and `make test`. Everything else is a step of those.
+# Two commands on a fresh machine: `make run` and `make test`. Everything else is a step of those,
+# plus `make check` (lint and the fast tests) for the inner loop.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+HASH := $(shell cat pyproject.toml | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(HASH)
+BENCH_STAMP := $(VENV)/.bench-$(HASH)
 PORT ?= 8501
 
-.PHONY: setup browser ingest run chat test lint bench eval clean
+.PHONY: setup browser ingest run app chat check test lint bench eval clean
 
 setup: $(STAMP)
 
@@ -23,9 +26,10 @@ browser:
 ingest: setup
 	$(BIN)/parallax ingest
 
-run: ingest
-	@echo "Parallax: open http://127.0.0.1:$(PORT)"
-	$(BIN)/streamlit run ui/app.py --server.address 127.0.0.1 --server.port $(PORT)
+run: ingest app
+
+app: setup
+	$(BIN)/parallax app --port $(PORT) --headless
 
 chat: ingest
 	$(BIN)/parallax chat
@@ -34,13 +38,22 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Lint and every test not marked slow (no browser, server, child process or real model).
+check: lint
+	$(BIN)/pytest -q -m "not slow"
+
 test: lint browser
 	$(BIN)/pytest
 
 eval: ingest
 	$(BIN)/parallax eval
 
-bench: setup browser
+# The bench's extra (the LangChain tutorial pipeline it compares against).
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	rm -f $(VENV)/.bench-* && touch $@
+
+bench: $(BENCH_STAMP) browser
 	$(BIN)/python -m bench
 
 clean:

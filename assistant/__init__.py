@@ -29,7 +29,7 @@ from assistant.records import (
     SourceInfo,
 )
 from assistant.service import Assistant
-from assistant.settings import Settings, settings_table
+from assistant.settings import Settings, SettingsError, load_settings, settings_table
 from assistant.text import find_quote, marker_numbers
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "Retrieval",
     "Scope",
     "Settings",
+    "SettingsError",
     "Source",
     "SourceInfo",
     "StoreLockedError",
@@ -60,6 +61,7 @@ __all__ = [
     "conversation_markdown",
     "find_quote",
     "format_references",
+    "load_settings",
     "marker_numbers",
     "settings_table",
     "text_fragment_url",

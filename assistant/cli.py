@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +19,18 @@ from assistant.evaluation import EVAL_SETS, EvalSet, format_table, run_set
 from assistant.extractive import NOTICE as EXTRACTIVE_NOTICE
 from assistant.records import Answer, Scope
 from assistant.service import Assistant
-from assistant.settings import REPO_ROOT, Settings
+from assistant.settings import SettingsError, load_settings
 
 log = logging.getLogger("parallax")
-DEV_QUESTIONS = REPO_ROOT / "tests" / "dev_questions.jsonl"
+NOISY_LOGGERS = (
+    "httpx",
+    "httpx2",
+    "openai",
+    "chromadb",
+    "sentence_transformers",
+    "urllib3",
+    "bm25s",
+)
 
 
 def _print_json(data: Any) -> None:
@@ -175,12 +186,37 @@ def cmd_eval(assistant: Assistant, args: argparse.Namespace) -> int:
         sets = [EvalSet(Path(args.questions).stem, Path(args.questions), articles)]
     else:
         sets = [s for s in EVAL_SETS if s.questions.is_file()]
+    if not sets:
+        print(
+            "error: the dev and held-out question sets live in the repository; outside a "
+            "checkout, give one with --questions FILE.",
+            file=sys.stderr,
+        )
+        return 2
     reports = [run_set(assistant, eval_set, args.k) for eval_set in sets]
     if args.json:
         _print_json(reports[0] if len(reports) == 1 else {"sets": reports})
     else:
         print("\n\n".join(format_table(report) for report in reports))
     return 0
+
+
+def app_command(args: argparse.Namespace) -> list[str]:
+    """`streamlit run` on the app shipped in the `ui` package, wherever it is installed."""
+    app = resources.files("ui") / "app.py"
+    command = [sys.executable, "-m", "streamlit", "run", str(app)]
+    command += ["--server.address", args.address, "--server.port", str(args.port)]
+    command += ["--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
+    return command + (["--server.headless", "true"] if args.headless else [])
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    """Become the Streamlit server (exec): signals and the exit code are the server's own."""
+    command = app_command(args)
+    print(f"Parallax: open http://{args.address}:{args.port}", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os.execv(command[0], command)
+    return 0  # not reached: execv replaces this process
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -240,33 +276,51 @@ def build_parser() -> argparse.ArgumentParser:
         "--search-all", action="store_true", help="never narrow to an outlet the question names"
     )
     p.set_defaults(run=cmd_chat)
+
+    p = sub.add_parser("app", help="start the Streamlit app (the browser chat)")
+    p.add_argument("--port", type=int, default=8501, help="port to serve on (default 8501)")
+    p.add_argument("--address", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--headless", action="store_true", help="do not open a browser")
+    p.set_defaults(run=None)
     return parser
 
 
-def main(argv: list[str] | None = None, settings_factory: Callable[[], Settings] = Settings) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(message)s",
-        stream=sys.stderr,
-    )
-    for noisy in (
-        "httpx",
-        "httpx2",
-        "openai",
-        "chromadb",
-        "sentence_transformers",
-        "urllib3",
-        "bm25s",
-    ):
+@contextmanager
+def _log_to_stderr(verbose: bool) -> Iterator[None]:
+    """Parallax's log lines on this call's stderr, removed on the way out, so that main() can
+    run many times in one process (the tests call it in-process)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    level = log.level
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG if verbose else logging.INFO)
+    for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
-        return args.run(Assistant(settings_factory()), args)
-    except EmptyQuestionError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except ParallaxError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Exit codes: 0 done, 1 an error whose message names the fix, 2 bad usage or settings."""
+    args = build_parser().parse_args(argv)
+    with _log_to_stderr(args.verbose):
+        try:
+            settings = load_settings()  # the app reads them the same way
+        except SettingsError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if args.run is None:
+            return cmd_app(args)
+        try:
+            return args.run(Assistant(settings), args)
+        except EmptyQuestionError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except ParallaxError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            return 130

@@ -1,5 +1,8 @@
 """Prompt templates live in `prompts/*.md`, one file each, loaded by name.
 
+`prompts` is a package so that the templates ship as package data: they are read with
+importlib.resources, from the checkout or from an installed Parallax alike.
+
 Rendering fails loudly on a missing variable, and article text is neutralised so that it
 cannot close its own source block or forge the notes marker.
 """
@@ -10,13 +13,13 @@ import re
 import string
 import unicodedata
 from functools import cache
+from importlib import resources
 
 from assistant.records import Passage
-from assistant.settings import REPO_ROOT
 from assistant.text import strip_markers
 from store.errors import ParallaxError
 
-PROMPTS_DIR = REPO_ROOT / "prompts"
+PROMPTS_PACKAGE = "prompts"
 _DELIMITER_RUN = re.compile(r"<{3,}|>{3,}")
 _INVISIBLE = re.compile(r"[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 
@@ -27,10 +30,13 @@ class PromptError(ParallaxError):
 
 @cache
 def load(name: str) -> string.Template:
-    path = PROMPTS_DIR / f"{name}.md"
-    if not path.is_file():
-        raise PromptError(f"No prompt template {path}: restore it from the repository.")
-    return string.Template(path.read_text(encoding="utf-8"))
+    template = resources.files(PROMPTS_PACKAGE) / f"{name}.md"
+    if not template.is_file():
+        raise PromptError(
+            f"No prompt template {name}.md in the {PROMPTS_PACKAGE} package ({template}): "
+            "restore it from the repository, or reinstall Parallax."
+        )
+    return string.Template(template.read_text(encoding="utf-8"))
 
 
 def render(name: str, **variables: object) -> str:

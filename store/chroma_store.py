@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import chromadb
-from chromadb.api.client import SharedSystemClient
 from filelock import FileLock, Timeout
 
 from store.articles import SourceMeta, source_id_for
@@ -187,7 +186,7 @@ class ChunkStore:
     def _reopen(self) -> None:
         """An embedded client keeps a stale vector index after another process writes."""
         if self.host is None:
-            SharedSystemClient.clear_system_cache()
+            self._client.clear_system_cache()  # public ClientAPI: drop the cached system
             self._client = None
         self._collection = None
 
@@ -254,7 +253,8 @@ class ChunkStore:
                 except StoreUnavailableError:
                     if self.host or not (self.path and _is_chroma_folder(self.path)):
                         raise
-                    SharedSystemClient.clear_system_cache()
+                    # No client opened, so ClientAPI's static method via the client class.
+                    chromadb.api.client.Client.clear_system_cache()
                     shutil.rmtree(self.path)
                     self._client = self._connect()
             for entry in self._client.list_collections():

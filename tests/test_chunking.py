@@ -64,6 +64,7 @@ def test_ids_are_stable_within_a_process(stem: str) -> None:
     assert all(cid.startswith(f"{stem}:") for cid in first)
 
 
+@pytest.mark.slow  # a separate process
 def test_ids_are_stable_across_processes() -> None:
     """No per-process salt (e.g. Python's hash()) may leak into the ids."""
     code = (

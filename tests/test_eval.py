@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
+from typing import Any
 
-from assistant import Assistant
-from assistant.evaluation import format_table, load_questions, run_eval
-from tests.conftest import DEV_QUESTIONS
-from tests.processes import clean_env
+from assistant.evaluation import format_table
+from tests.conftest import DEV_QUESTIONS, CliRunner
 
 
-def test_eval_thresholds_in_extractive_mode(shipped_assistant: Assistant) -> None:
-    report = run_eval(shipped_assistant, load_questions(DEV_QUESTIONS), k=8)
+def test_eval_thresholds_in_extractive_mode(dev_eval: dict[str, Any]) -> None:
+    report = dev_eval
     retrieval, answers = report["retrieval"], report["answers"]
     print("\n" + format_table(report))
     assert report["mode"] == "extractive"
@@ -30,26 +26,11 @@ def test_eval_thresholds_in_extractive_mode(shipped_assistant: Assistant) -> Non
     assert answers["answerable_answered"] == 15
 
 
-def test_eval_cli_json_shape(tmp_path: Path) -> None:
+def test_eval_cli_json_shape(cli_runner: CliRunner, tmp_path: Path) -> None:
     questions = tmp_path / "two.jsonl"
     rows = [line for line in DEV_QUESTIONS.read_text().splitlines() if line.strip()]
     questions.write_text("\n".join([rows[0], rows[-1]]) + "\n")
-    env = clean_env(
-        PARALLAX_CHROMA_PATH=str(tmp_path / "chroma"),
-        PARALLAX_LIBRARY_DIR=str(tmp_path / "library"),
-        PARALLAX_EMBEDDING_MODEL="hashing",
-        PARALLAX_LLM="off",
-    )
-    done = subprocess.run(
-        [sys.executable, "-m", "assistant", "eval", "--questions", str(questions), "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout)
+    report = cli_runner.json("eval", "--questions", str(questions), "--json")
     assert report["retrieval"]["questions"] == 2
     assert {"evidence_recall@5", "evidence_recall@8", "mrr", "all_sides"} <= report[
         "retrieval"

@@ -430,6 +430,7 @@ def run_concurrent_ingest(
     check_concurrent_run(reader, asked, errors, watch)
 
 
+@pytest.mark.slow  # a separate process
 @pytest.mark.parametrize("writer", ["thread", "process"])
 def test_concurrent_askers_during_ingest_embedded(
     make_settings: Callable[..., Settings],
@@ -478,6 +479,7 @@ def test_concurrent_askers_during_ingest_chroma_server(
 # ---- 2. an ingest killed with SIGKILL midway ----------------------------------------------
 
 
+@pytest.mark.slow  # a separate process
 def test_ingest_killed_midway_then_rerun_matches_a_fresh_ingest(
     many_settings: Settings, make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
@@ -525,6 +527,7 @@ def test_ingest_killed_midway_then_rerun_matches_a_fresh_ingest(
 # ---- 3. two ingests at once ------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a separate process
 def test_two_ingests_at_once_one_fails_clearly_and_the_store_is_intact(
     make_settings: Callable[..., Settings], many_settings: Settings, tmp_path: Path
 ) -> None:
@@ -542,6 +545,7 @@ def test_two_ingests_at_once_one_fails_clearly_and_the_store_is_intact(
     assert_store_matches_library(settings)
 
 
+@pytest.mark.slow  # a separate process
 def test_ingest_that_waited_for_the_lock_keeps_what_the_other_ingest_added(
     make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -610,6 +614,7 @@ def _rebuild_recovers(settings: Settings, cwd: Path) -> None:
     assert_store_matches_library(settings)
 
 
+@pytest.mark.slow  # a separate process
 def test_corrupted_store_names_rebuild_and_rebuild_recovers(
     make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
@@ -638,6 +643,7 @@ def _tables(path: Path) -> list[str]:
         con.close()
 
 
+@pytest.mark.slow  # a separate process
 def test_foreign_sqlite_in_place_of_the_store_is_refused_untouched_then_rebuilt(
     make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
@@ -652,6 +658,7 @@ def test_foreign_sqlite_in_place_of_the_store_is_refused_untouched_then_rebuilt(
     _rebuild_recovers(settings, tmp_path)
 
 
+@pytest.mark.slow  # a separate process
 def test_folder_of_unrelated_files_is_refused_and_left_alone(
     make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
@@ -743,6 +750,7 @@ def test_api_key_never_in_logs_errors_or_exports(
     assert KEY not in repr(assistant.settings) and KEY not in repr(assistant.answerer.chat_model)
 
 
+@pytest.mark.slow  # a separate process
 def test_api_key_never_on_the_cli_stderr_with_verbose(
     make_settings: Callable[..., Settings], fake_llm: FakeOpenAI, tmp_path: Path
 ) -> None:

@@ -328,6 +328,7 @@ def release(proc: subprocess.Popen[str]) -> None:
     proc.stdin.flush()
 
 
+@pytest.mark.slow  # a separate process
 def test_ingest_fails_while_another_process_holds_the_lock(
     make_settings: Callable[..., Settings], seed: Path, lock_holder: subprocess.Popen[str]
 ) -> None:
@@ -345,6 +346,7 @@ def test_ingest_fails_while_another_process_holds_the_lock(
     assert sorted(assistant.ingest().added) == SEED_IDS
 
 
+@pytest.mark.slow  # a separate process
 def test_ingest_waits_for_the_lock_and_succeeds(
     make_settings: Callable[..., Settings], seed: Path, lock_holder: subprocess.Popen[str]
 ) -> None:
@@ -368,6 +370,7 @@ def test_ingest_waits_for_the_lock_and_succeeds(
     assert lock_holder.wait(timeout=30) == 0
 
 
+@pytest.mark.slow  # a separate process
 def test_two_concurrent_ingest_processes_leave_one_clean_store(
     settings: Settings, tmp_path: Path
 ) -> None:
@@ -604,6 +607,7 @@ def run_cli_ingest(settings: Settings, cwd: Path, *paths: Path) -> None:
 QUOKKA_QUESTION = "Zanzibar quokka envoys ceasefire agenda"
 
 
+@pytest.mark.slow  # a separate process
 @pytest.mark.parametrize("first_use", ["retrieve", "sources", "own-ingest"])
 def test_long_running_reader_sees_what_another_process_added(
     settings: Settings, tmp_path: Path, first_use: str
@@ -636,6 +640,7 @@ def test_long_running_reader_sees_what_another_process_added(
     assert {p.source_id for p in restricted.passages} == {"zanzibar-quokkas"}
 
 
+@pytest.mark.slow  # a separate process
 def test_long_running_reader_stops_seeing_what_another_process_removed(
     assistant: Assistant, settings: Settings, tmp_path: Path
 ) -> None:

@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from assistant.errors import EmptyQuestionError, UnknownSourceError
-from assistant.evaluation import (
-    load_questions,
-    normalize,
-    score_retrieval,
-    summarize_retrieval,
-)
+from assistant.evaluation import RetrievalScore, load_questions, normalize
 from assistant.retrieval import NEAR_BEST, NEW_SOURCE_BONUS, Candidate, select
 from assistant.service import Assistant
 from store.articles import SourceMeta
@@ -155,13 +151,11 @@ def test_long_question_is_truncated_with_a_warning(
 
 
 @pytest.fixture(scope="module")
-def evaluation(shipped_assistant: Assistant) -> tuple[list, dict]:
-    questions = load_questions(DEV_QUESTIONS)
-    scores = []
-    for question in questions:
-        result = shipped_assistant.retrieve(question.question, k=8)
-        scores.append(score_retrieval(question, result.passages, result.answerable))
-    return scores, summarize_retrieval(scores)
+def evaluation(dev_eval: dict[str, Any]) -> tuple[list[RetrievalScore], dict[str, Any]]:
+    """The dev set's retrieval as scored once per run (conftest's `dev_eval`)."""
+    fields = RetrievalScore.__dataclass_fields__
+    scores = [RetrievalScore(**{k: row[k] for k in fields}) for row in dev_eval["per_question"]]
+    return scores, dev_eval["retrieval"]
 
 
 def test_dev_set_retrieval_quality(evaluation: tuple[list, dict]) -> None:

@@ -22,6 +22,7 @@ from assistant.settings import REPO_ROOT
 from tests.fake_openai import FakeOpenAI, Reply
 
 APP = REPO_ROOT / "ui" / "app.py"
+pytestmark = pytest.mark.slow  # the app loads the real embedding model
 EU = "Should the European Union take part in the peace negotiations?"
 NATION = "the-nation-us-engagement-essential"
 EVIL = (

@@ -14,7 +14,7 @@ def main() -> None:
     st.html(render.CSS)
     try:
         base = state.base_assistant()
-    except (ParallaxError, ValueError) as exc:  # ValueError: a malformed setting in .env
+    except ParallaxError as exc:  # SettingsError too: the same one line the CLI prints
         st.error(render.plain(str(exc)), icon=":material/error:")
         st.stop()
     state.set_scope(render_sidebar(base))

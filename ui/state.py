@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from assistant import Answer, Assistant, ParallaxError, Settings, SourceInfo
+from assistant import Answer, Assistant, ParallaxError, SourceInfo, load_settings
 
 log = logging.getLogger("parallax.ui")
 
@@ -20,7 +20,7 @@ def base_assistant() -> Assistant:
     An empty store is ingested here, so the sidebar and the library page list the articles
     before the first question.
     """
-    assistant = Assistant(Settings())
+    assistant = Assistant(load_settings())
     assistant.ensure_ingested()
     threading.Thread(target=_warm_up, args=(assistant,), daemon=True).start()
     return assistant

@@ -1,0 +1,1 @@
+"""The prompt templates (`*.md`), a package so that they ship as package data."""
