@@ -22,6 +22,9 @@ from assistant.service import Assistant
 from assistant.settings import SettingsError, load_settings
 
 log = logging.getLogger("parallax")
+CONFIGURE_HINT = (
+    "Set OPENAI_API_KEY (or OPENAI_BASE_URL for a local server such as Ollama) for written answers."
+)
 NOISY_LOGGERS = (
     "httpx",
     "httpx2",
@@ -134,7 +137,7 @@ def _stream_answer(
     _print_scope(stream.plan.scope)
     extractive = assistant.mode == "extractive"
     if extractive:
-        print(f"[{EXTRACTIVE_NOTICE}]\n")
+        print(f"[{EXTRACTIVE_NOTICE} {CONFIGURE_HINT}]\n")
     for piece in stream:
         sys.stdout.write(piece)
         sys.stdout.flush()

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 
 from assistant.records import Coverage
 
-# Dense similarity at which a passage answers the query whatever the words.
-CONFIDENT_SIMILARITY = 0.55
-# Below this similarity nothing is covered, whatever words are shared.
-MIN_SIMILARITY = 0.22
+# The dense similarity bounds (below: nothing is covered whatever words are shared; above: a
+# passage answers the query whatever the words) depend on the embedding model, so each
+# embedder carries its pair (store/embeddings.py; MiniLM's is (0.22, 0.55)).
 # Rarity-weighted share of the query's terms the best passages must contain in between.
 MIN_LEXICAL = 0.6
 
@@ -45,6 +44,7 @@ def judge(
     top_tokens: list[list[str]],
     stats: LexicalStats,
     agreement: float,
+    bounds: tuple[float, float],
 ) -> Coverage:
     """The verdict and every signal behind it, so eval and `--json` can show why.
 
@@ -62,9 +62,10 @@ def judge(
     weights = {t: typical if t in unknown and t not in name_tokens else stats.idf(t) for t in terms}
     total = sum(weights.values())
     lexical = sum(w for t, w in weights.items() if t in present) / total if total else 0.0
-    if similarity >= CONFIDENT_SIMILARITY:
+    floor, confident = bounds
+    if similarity >= confident:
         covered, reason = True, "a passage closely matches the question"
-    elif similarity < MIN_SIMILARITY:
+    elif similarity < floor:
         covered, reason = False, "no passage is about this question"
     elif unknown_names:
         covered, reason = False, f"the library never mentions: {', '.join(unknown_names)}"

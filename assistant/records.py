@@ -148,7 +148,8 @@ class Citation:
         return {
             "n": self.n,
             "chunk_id": self.passage.chunk_id,
-            **{k: v for k, v in asdict(self.source).items()},
+            "source_id": self.source.id,
+            **{k: v for k, v in asdict(self.source).items() if k != "id"},
             "quote": self.quote,
             "verified": self.verified,
             "span": list(self.span) if self.span else None,

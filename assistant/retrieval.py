@@ -176,7 +176,7 @@ class Retriever:
         names = set(tokenize([" ".join(_NAME_LIKE.findall(query))])[0])
         stats = snap.lexical_stats(tokens)
         if not snap.chunks:
-            return [], judge(0.0, tokens, names, [], stats, 0.0)
+            return [], judge(0.0, tokens, names, [], stats, 0.0, self.embedder.similarity_bounds)
         clock.lap("snapshot")
         query_vector = np.asarray(self.embedder.embed_query(query))
         clock.lap("embed")
@@ -193,7 +193,7 @@ class Retriever:
         clock.lap("bm25")
         ids = list(dict.fromkeys(dense + lexical))
         if not ids:
-            return [], judge(0.0, tokens, names, [], stats, 0.0)
+            return [], judge(0.0, tokens, names, [], stats, 0.0, self.embedder.similarity_bounds)
         vectors = {i: np.asarray(v, dtype=np.float32) for i, v in self.store.vectors(ids).items()}
         candidates = [
             Candidate(
@@ -219,6 +219,7 @@ class Retriever:
             [tokenize([c.chunk.text])[0] for c in picked[:3]],
             stats,
             agreement,
+            self.embedder.similarity_bounds,
         )
         clock.lap("select")
         return passages, coverage

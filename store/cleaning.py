@@ -695,7 +695,8 @@ _BIO_LAST = 2  # a bio is one of the last paragraphs of prose
 
 def _related_blocks(paras: list[str], start: int, stop: int) -> dict[int, str]:
     """A related/most-popular heading anywhere after the title opens a block of teaser
-    headlines: the heading and the short lines under it, up to the next paragraph of prose."""
+    headlines: the heading and the headline-shaped lines under it, up to the first line that
+    reads as a sentence (a live page's "Latest" label above its body must not eat the body)."""
     found: dict[int, str] = {}
     i = start
     while i < stop:
@@ -704,7 +705,7 @@ def _related_blocks(paras: list[str], start: int, stop: int) -> dict[int, str]:
             continue
         found[i] = _RELATED_BLOCK_WHY
         i += 1
-        while i < stop and not _is_prose(paras[i]) and not _is_code(paras[i]):
+        while i < stop and not _is_sentence(paras[i]) and not _is_code(paras[i]):
             found[i] = _RELATED_BLOCK_WHY
             i += 1
     return found

@@ -18,8 +18,15 @@ LOCAL_MODEL = "all-MiniLM-L6-v2"
 HASHING_MODEL = "hashing"
 
 
+# Cosine similarities below the first mean "not about this", above the second "clearly about
+# this", for all-MiniLM-L6-v2 (calibrated in assistant/coverage.py). Every model has its own
+# scale, so each embedder carries its own pair.
+MINILM_SIMILARITY_BOUNDS = (0.22, 0.55)
+
+
 class Embedder(Protocol):
     name: str
+    similarity_bounds: tuple[float, float]
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
 
@@ -31,6 +38,7 @@ class MiniLMEmbedder:
 
     name = LOCAL_MODEL
     batch_size = 32
+    similarity_bounds = MINILM_SIMILARITY_BOUNDS
 
     def __init__(self) -> None:
         self._model: Any = None
@@ -71,6 +79,8 @@ class OpenAIEmbedder:
         from langchain_openai import OpenAIEmbeddings
 
         self.name = f"openai:{model}"
+        # Not calibrated for OpenAI's models: MiniLM's pair is the nearest known scale.
+        self.similarity_bounds = MINILM_SIMILARITY_BOUNDS
         self._client = OpenAIEmbeddings(
             model=model,
             api_key=api_key or "unused",
@@ -97,6 +107,8 @@ class HashingEmbedder:
 
     name = HASHING_MODEL
     dim = 256
+    # Hashed word counts measure overlap, not meaning: the lexical signal alone decides.
+    similarity_bounds = (0.0, 1.01)
     _word = re.compile(r"[a-z0-9]+")
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:

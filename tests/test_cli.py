@@ -37,7 +37,7 @@ CHUNK_META_KEYS = {
     "end",
     "source_hash",
 }
-RETRIEVAL_KEYS = {"question", "answerable", "passages"}
+RETRIEVAL_KEYS = {"question", "query", "answerable", "scope", "coverage", "passages"}
 PASSAGE_KEYS = {
     "rank",
     "chunk_id",
@@ -46,8 +46,10 @@ PASSAGE_KEYS = {
     "outlet",
     "published",
     "url",
+    "author",
     "text",
     "score",
+    "similarity",
 }
 
 
@@ -267,9 +269,8 @@ def test_real_model_end_to_end(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def answering_cli(tmp_path_factory: pytest.TempPathFactory) -> CliRunner:
-    """The hashing fake scores far below the real model's relevance floor: drop the floor so
-    these tests exercise the answer path, not the decline."""
-    return cli_in(tmp_path_factory.mktemp("answers"), PARALLAX_RELEVANCE_FLOOR="0")
+    """The hashing fake: coverage is then decided by the question's words alone."""
+    return cli_in(tmp_path_factory.mktemp("answers"))
 
 
 def test_ask_streams_under_the_extractive_line_then_references(answering_cli: CliRunner) -> None:

@@ -26,6 +26,9 @@ RULES = (
         "page-chrome",
         "embed-link",
         "duplicate-paragraph",
+        "related-block",
+        "after-article",
+        "author-bio",
     }
 )
 

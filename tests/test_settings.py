@@ -23,7 +23,7 @@ BAD_VALUES = [
     ("PARALLAX_TOP_K", "0", "a whole number from 2 to 20"),
     ("PARALLAX_LLM", "sometimes", "one of auto, off"),
     ("PARALLAX_LLM_TIMEOUT", "-5", "a number above 0 and at most 3600"),
-    ("PARALLAX_RELEVANCE_FLOOR", "2", "a number from 0 to 1"),
+    ("PARALLAX_LLM_TEMPERATURE", "5", "a number from 0 to 2"),
     ("PARALLAX_CHROMA_PORT", "80000", "a whole number from 1 to 65535"),
     ("PARALLAX_LLM_MAX_RETRIES", "1.5", "a whole number from 0 to 10"),
     ("PARALLAX_EMBEDDING_MODEL", "bert", "all-MiniLM-L6-v2, hashing or openai:<model name>"),
@@ -83,8 +83,8 @@ def test_empty_variables_mean_unset_in_the_environment_and_in_dotenv(
 def test_a_bad_value_in_dotenv_is_reported_the_same_way(
     clean_env: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    (tmp_path / ".env").write_text("PARALLAX_RELEVANCE_FLOOR=2\n", encoding="utf-8")
-    with pytest.raises(SettingsError, match=r"PARALLAX_RELEVANCE_FLOOR='2' is not allowed"):
+    (tmp_path / ".env").write_text("PARALLAX_LLM_TEMPERATURE=5\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match=r"PARALLAX_LLM_TEMPERATURE='5' is not allowed"):
         load_settings()
 
 
