@@ -41,6 +41,7 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    renamed: list[str] = field(default_factory=list)  # ids changed to avoid a collision
     chunks_written: int = 0
     seconds: float = 0.0
     embed_seconds: float = 0.0
