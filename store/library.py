@@ -174,13 +174,13 @@ class Library:
                 notes.skipped.append(f"{path}: cannot be read ({exc.strerror}), skipped.")
                 continue
             wanted = source_id_for(path.stem)
-            source_id = self._free_id(wanted, path.name, added)
+            source_id, existing = self._free_id(wanted, path.name, added)
             try:
                 self._store(source_id, path.suffix.lower(), data, entry, path.name)
             except OSError as exc:
-                notes.skipped.append(self._unwritable(path.name, exc))
+                notes.skipped.append(self._unwritable(str(path), exc))
                 continue
-            if source_id != wanted:
+            if source_id != wanted and not existing:
                 notes.renamed.append(
                     f"{path}: the id '{wanted}' belongs to another article in the library, so "
                     f"this one is added as '{source_id}'."
@@ -223,7 +223,7 @@ class Library:
         text = decode_article(data, suffix, filename)
         stem = fields.get("title") or Path(filename).stem
         entry = {k: v for k, v in fields.items() if k in ENTRY_FIELDS and v}
-        source_id = self._free_id(source_id_for(stem), None, [])
+        source_id, _ = self._free_id(source_id_for(stem), None, [])
         article = make_article(text, source_id, entry, None)
         _check_has_content(article, filename)
         stored_suffix = ".txt" if suffix in (".html", ".htm") else suffix
@@ -241,10 +241,10 @@ class Library:
             removed = True
         return removed
 
-    def _free_id(self, wanted: str, origin: str | None, claimed: list[str]) -> str:
+    def _free_id(self, wanted: str, origin: str | None, claimed: list[str]) -> tuple[str, bool]:
         """`wanted`, or `wanted-2`, `wanted-3`…: the first id that is free, or that holds the
-        file added under the name `origin` (then adding it again updates it). Ids `claimed`
-        by this same call are never reused."""
+        file added under the name `origin` (then adding it again updates it: the flag is
+        true). Ids `claimed` by this same call are never reused."""
         entries = self._entries()[0]
         present = {i: p for p, i in entries}
         manifest = load_manifest(self.folder)
@@ -254,10 +254,10 @@ class Library:
                 continue
             existing = present.get(candidate)
             if existing is None:
-                return candidate
+                return candidate, False
             recorded = (manifest.get(candidate) or {}).get("file") or existing.name
             if origin is not None and recorded == origin:
-                return candidate
+                return candidate, True
         raise AssertionError("unreachable: more candidates than ids")
 
     def _store(
