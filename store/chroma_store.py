@@ -21,6 +21,7 @@ Opening is safe under concurrency and after a kill:
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -112,6 +113,7 @@ class ChunkStore:
         self._own_generation = -1
         self._writer: int | None = None  # the thread holding the write lock, if any
         self._depth = 0  # nested write_lock() calls of that thread
+        self._empty_sources: dict[str, str] | None = None  # to store with the next generation
 
     # ---- opening -------------------------------------------------------------------
     def _connect(self, create: bool) -> Any | None:
@@ -273,10 +275,26 @@ class ChunkStore:
 
     def _bump_generation(self) -> None:
         collection = self.collection(create=True)
+        empty = self._empty_sources
+        if empty is None:
+            empty = self.empty_sources()
         token = secrets.randbits(62) + 1  # never 0, which means "no store"
-        collection.modify(metadata=self._metadata(token, ready=True))
+        metadata = self._metadata(token, ready=True)
+        metadata["empty_sources"] = json.dumps(empty, ensure_ascii=False)
+        collection.modify(metadata=metadata)
         self._collection = self._client.get_collection(self._name, embedding_function=None)
         self._own_generation = self._seen_generation = token
+
+    def empty_sources(self) -> dict[str, str]:
+        """{source id: hash} of the library files the last ingest found empty after
+        cleaning, so that ingest reports each once per change, not on every run."""
+        collection = self.collection()
+        raw = (collection.metadata or {}).get("empty_sources") if collection is not None else None
+        return dict(json.loads(raw)) if isinstance(raw, str) else {}
+
+    def remember_empty_sources(self, sources: dict[str, str]) -> None:
+        """Stored with the generation when the write lock is released (call inside it)."""
+        self._empty_sources = sources
 
     # ---- writing --------------------------------------------------------------------
     @contextmanager
@@ -324,6 +342,7 @@ class ChunkStore:
                         self._bump_generation()
                 finally:
                     self._writer = None
+                    self._empty_sources = None
 
     @contextmanager
     def _chroma_errors(self, done: str) -> Iterator[None]:

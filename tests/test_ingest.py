@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -989,3 +990,48 @@ def test_inspect_of_an_undated_article_says_undated(
     assert done.returncode == 0, done.stderr
     byline = done.stdout.splitlines()[1]
     assert byline.endswith("· undated") and "None" not in byline
+
+
+def test_boilerplate_only_file_in_the_library_is_reported_once_per_change(
+    assistant: Assistant, settings: Settings
+) -> None:
+    assistant.library.ensure()
+    path = settings.library_dir / "widgets.txt"
+    path.write_text(BOILERPLATE, "utf-8")
+    first = assistant.ingest()
+    assert "nothing left" in _skip_message(first.skipped, path)
+    assert sorted(first.added) == SEED_IDS
+    assert Assistant(settings, HashingEmbedder()).ingest().skipped == []  # other process too
+    path.write_text(BOILERPLATE + "\nLATEST\n\nShare on LinkedIn\n", "utf-8")
+    changed = assistant.ingest()
+    assert "nothing left" in _skip_message(changed.skipped, path)
+    assert "widgets" not in source_ids(assistant)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.org/a\n<img src=x>",
+        "https://example.org/a b",
+        "https://example.org/\x07bell",
+        "javascript:alert(1)",
+        "ftp://example.org/file",
+        "https:///no-host",
+        "//example.org/scheme-relative",
+    ],
+)
+def test_manifest_url_that_is_not_a_whole_web_address_is_dropped_with_a_line(
+    make_settings: Callable[..., Settings], tmp_path: Path, url: str
+) -> None:
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    (seed / "alpha.txt").write_text(_story("alpha"), "utf-8")
+    (seed / "sources.toml").write_text(  # a JSON string is a TOML basic string
+        f'[[source]]\nid = "alpha"\noutlet = "Gazette"\nurl = {json.dumps(url)}\n', "utf-8"
+    )
+    assistant = Assistant(make_settings(articles_dir=seed), HashingEmbedder())
+    report = assistant.ingest()
+    [line] = report.skipped
+    assert "`url`" in line and "alpha" in line
+    [source] = assistant.sources()
+    assert source.meta.url is None and source.meta.outlet == "Gazette"
