@@ -179,9 +179,9 @@ class ChunkStore:
         others = _foreign_entries(self.path, include_hidden=True)
         if others:
             return (
-                f"It also holds {_listing(others)}, which Chroma did not create, so Parallax "
-                "will not rebuild it there: set PARALLAX_CHROMA_PATH to an empty or missing "
-                "folder, or move those out and run: parallax ingest --rebuild"
+                f"Chroma did not create {_listing(others)}, and a rebuild deletes only "
+                "Chroma's own files, so it will not run beside them: move them elsewhere, or "
+                "set PARALLAX_CHROMA_PATH to an empty or missing folder"
             )
         return (
             "If it is a damaged Parallax store, rebuild it with: parallax ingest --rebuild "
@@ -399,7 +399,8 @@ class ChunkStore:
                     self._client.delete_collection(name)
             except Exception:
                 if self.host or self.path is None:
-                    raise
+                    with self._chroma_errors("reset"):
+                        raise
                 self._wipe(self.path)
                 self._client = self._connect(create=True)
             self._collection = None
@@ -564,8 +565,8 @@ def _store_problem(path: Path, *, writable: bool) -> str | None:
     what only a read-write open settles. `writable` (the caller holds the write lock) lets
     SQLite roll back a journal that a killed writer left.
     """
-    if others := _foreign_entries(path, include_hidden=False):
-        return f"holds {_listing(others)}, which Chroma did not create"
+    if _foreign_entries(path, include_hidden=False):
+        return "holds files that are not a Chroma store"
     db = path / _DATABASE
     if db.exists() and not db.is_file():
         return f"holds a {_DATABASE} that is not a file"
