@@ -583,6 +583,8 @@ def _store_problem(path: Path, *, writable: bool) -> str | None:
             raise _NeedsLock() from None
         return f"holds a {_DATABASE} that is not a readable database ({exc})"
     if not tables >= _CHROMA_TABLES:
+        if not writable:  # or a first creation, under the lock, that is half-way through
+            raise _NeedsLock()
         return f"holds a {_DATABASE} of another application"
     return None
 
