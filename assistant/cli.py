@@ -43,7 +43,7 @@ def _print_json(data: Any) -> None:
 
 def cmd_ingest(assistant: Assistant, args: argparse.Namespace) -> int:
     report = assistant.ingest([Path(p) for p in args.paths] or None, rebuild=args.rebuild)
-    for message in report.skipped:
+    for message in report.skipped + report.renamed:
         log.warning("%s", message)
     log.info("%s", report.summary())
     return 0
@@ -116,7 +116,8 @@ def _print_retrieval(result: dict[str, Any]) -> None:
 def cmd_inspect(assistant: Assistant, args: argparse.Namespace) -> int:
     prepared = assistant.inspect(args.source_id)
     meta = prepared.article.meta
-    print(f"# {meta.title}\n{meta.outlet} · {meta.author or 'unknown author'} · {meta.published}")
+    byline = f"{meta.outlet} · {meta.author or 'unknown author'} · {meta.published or 'undated'}"
+    print(f"# {meta.title}\n{byline}")
     print("\n=== Cleaned text ===\n")
     print(prepared.cleaned.text)
     print(f"\n=== Removed blocks ({len(prepared.cleaned.removed)}) ===")

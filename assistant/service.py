@@ -32,7 +32,7 @@ from store.articles import Article
 from store.chroma_store import ChunkStore, StoredChunk
 from store.embeddings import Embedder, make_embedder
 from store.ingest import IngestReport, PreparedSource, Progress, ingest, prepare
-from store.library import Library
+from store.library import Library, LibraryNotes
 
 log = logging.getLogger("parallax")
 
@@ -109,22 +109,29 @@ class Assistant:
         rebuild: bool = False,
         progress: Progress | None = None,
     ) -> IngestReport:
-        """Copy `paths` into the library (if any), then make the store match the library."""
-        problems: list[str] = []
-        if paths:
-            _, problems = self.library.add_files(paths)
-        if rebuild:
-            with self.store.write_lock():
+        """Copy `paths` into the library (if any), then make the store match the library.
+
+        One hold of the write lock covers the copy, the rebuild and the ingest: library
+        writes read-modify-write the manifest, and another process's ingest must not see
+        a library half-way through them.
+        """
+        with self.store.write_lock():
+            added = LibraryNotes()
+            if paths:
+                _, added = self.library.add_files(paths)
+            if rebuild:
                 self.store.reset()
-        unreadable: list[str] = []
+            found = LibraryNotes()
 
-        def load() -> list[Article]:
-            articles, skipped = self.library.articles()
-            unreadable.extend(skipped)
-            return articles
+            def load() -> list[Article]:
+                articles, notes = self.library.articles()
+                found.skipped.extend(notes.skipped)
+                found.renamed.extend(notes.renamed)
+                return articles
 
-        report = ingest(self.store, self.embedder, load, progress=progress)
-        report.skipped[:0] = problems + unreadable
+            report = ingest(self.store, self.embedder, load, progress=progress)
+        report.skipped[:0] = added.skipped + found.skipped
+        report.renamed[:0] = added.renamed + found.renamed
         return report
 
     def add_article(
@@ -135,13 +142,15 @@ class Assistant:
         progress: Progress | None = None,
     ) -> tuple[str, IngestReport]:
         """Store an uploaded or pasted article and index it; askable when this returns."""
-        source_id, _ = self.library.add_document(data, filename, fields)
-        return source_id, self.ingest(progress=progress)
+        with self.store.write_lock():
+            source_id, _ = self.library.add_document(data, filename, fields)
+            return source_id, self.ingest(progress=progress)
 
     def remove_article(self, source_id: str) -> IngestReport:
         self._require_known([source_id])
-        self.library.remove(source_id)
-        return self.ingest()
+        with self.store.write_lock():
+            self.library.remove(source_id)
+            return self.ingest()
 
     def sources(self) -> list[SourceInfo]:
         """The articles readers can see (complete ones), from the retriever's snapshot: a

@@ -1,33 +1,58 @@
 """The Chroma store: one collection per embedding model, chunk records, a write lock.
 
 Readers stay consistent without locks: a source counts only once all of its chunks are
-present (each chunk records its source's hash and chunk count), and every ingest bumps a
-generation number in the collection metadata so that readers in other processes, whose
-vector index would otherwise be stale, know to reopen.
+present (each chunk records its source's hash and chunk count), and every write ends by
+storing a fresh random generation in the collection metadata, so that readers in other
+processes, whose vector index would otherwise be stale, know to reopen. It is random, not
+a counter, because a rebuild starts a new collection and a counter would repeat values a
+reader has already seen.
+
+Opening is safe under concurrency and after a kill:
+- reading never writes: no probe file, and a missing or empty database is "no store yet",
+  which only a writer creates, under the write lock, so one process creates it while the
+  others wait;
+- the database is checked read-only; what that cannot settle (a journal a killed writer
+  left, which SQLite rolls back only read-write; a database busy with a writer) is
+  checked again read-write under the write lock;
+- readers see nothing until the first ingest has completed (`ready` in the metadata);
+- a read that fails because another process removed the collection (a rebuild) resolves
+  the collection again and retries once.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import secrets
 import shutil
 import sqlite3
 import threading
+import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import chromadb
 from filelock import FileLock, Timeout
 
-from store.articles import SourceMeta, source_id_for
+from store.articles import SourceMeta
 from store.chunking import Chunk
-from store.errors import ModelMismatchError, StoreLockedError, StoreUnavailableError
+from store.errors import (
+    ModelMismatchError,
+    ParallaxError,
+    StoreLockedError,
+    StoreUnavailableError,
+)
 
 COLLECTION_PREFIX = "parallax-"
 SCHEMA_VERSION = 1
 _WRITE_BATCH = 1000
+_BUSY_SECONDS = 30.0  # how long an SQLite check waits for a writer's transaction to end
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -51,7 +76,12 @@ class SourceRecord:
 
 
 def collection_name(model: str) -> str:
-    return COLLECTION_PREFIX + source_id_for(model)
+    """Chroma allows only ASCII letters, digits, '.', '_' and '-' in collection names."""
+    return COLLECTION_PREFIX + re.sub(r"[^a-z0-9]+", "-", model.lower()).strip("-")
+
+
+class _NeedsLock(Exception):
+    """A read-only look at the database could not settle whether it is usable."""
 
 
 class ChunkStore:
@@ -80,9 +110,13 @@ class ChunkStore:
         self._collection: Any = None
         self._seen_generation = -1
         self._own_generation = -1
+        self._writer: int | None = None  # the thread holding the write lock, if any
+        self._depth = 0  # nested write_lock() calls of that thread
+        self._empty_sources: dict[str, str] | None = None  # to store with the next generation
 
     # ---- opening -------------------------------------------------------------------
-    def _connect(self) -> Any:
+    def _connect(self, create: bool) -> Any | None:
+        """A client, or None when there is no store yet and `create` is false."""
         if self.host:
             try:
                 return chromadb.HttpClient(host=self.host, port=self.port)
@@ -91,69 +125,112 @@ class ChunkStore:
                     f"Cannot reach the Chroma server at {self.location} ({exc}). Start it with "
                     "`chroma run`, or unset PARALLAX_CHROMA_HOST to use the embedded store."
                 ) from None
+        self._folder()
+        if self._writer == threading.get_ident():
+            return self._open_checked(create, locked=True)
+        try:
+            return self._open_checked(create, locked=False)
+        except _NeedsLock:
+            chromadb.api.client.Client.clear_system_cache()  # no client to ask: the class's
+            with self._file_lock():
+                return self._open_checked(create, locked=True)
+
+    def _folder(self) -> Path:
+        """The store folder, created if missing; whether we may write it, without writing."""
         assert self.path is not None
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            probe = self.path / ".write-probe"
-            probe.write_text("ok")
-            probe.unlink()
+            if not os.access(self.path, os.W_OK | os.X_OK):
+                raise PermissionError(13, "Permission denied")
         except OSError as exc:
             raise StoreUnavailableError(
                 f"Cannot write the store at {self.path} ({exc.strerror}). Set "
                 "PARALLAX_CHROMA_PATH to a folder you can write."
             ) from None
-        if problem := _not_a_store(self.path):
-            raise StoreUnavailableError(
-                f"The folder {self.path} {problem}. Point PARALLAX_CHROMA_PATH at an empty or "
-                "missing folder, or, if it is a damaged Parallax store, rebuild it with: "
-                "parallax ingest --rebuild"
-            )
+        return self.path
+
+    def _open_checked(self, create: bool, *, locked: bool) -> Any | None:
+        """Check the folder, then open it. Unlocked, anything uncertain raises _NeedsLock:
+        the caller takes the write lock and comes back with `locked`, which may write
+        (roll a journal back, create the database)."""
+        assert self.path is not None
+        if problem := _store_problem(self.path, writable=locked):
+            raise StoreUnavailableError(f"The folder {self.path} {problem}. {self._advice()}")
+        if not _has_database(self.path):
+            if not create:
+                return None
+            if not locked:
+                raise _NeedsLock()
         try:
             return chromadb.PersistentClient(path=str(self.path))
         except Exception as exc:
+            if not locked:
+                raise _NeedsLock() from None
             raise StoreUnavailableError(
                 f"The folder {self.path} is not a readable Chroma store ({type(exc).__name__}: "
-                f"{exc}). Rebuild it with: parallax ingest --rebuild"
+                f"{exc}). {self._advice()}"
             ) from None
+
+    def _advice(self) -> str:
+        """What to do about a store that cannot be opened: rebuild only if a rebuild would
+        not refuse the folder."""
+        assert self.path is not None
+        others = _foreign_entries(self.path, include_hidden=True)
+        if others:
+            return (
+                f"Chroma did not create {_listing(others)}, and a rebuild deletes only "
+                "Chroma's own files, so it will not run beside them: move them elsewhere, or "
+                "set PARALLAX_CHROMA_PATH to an empty or missing folder"
+            )
+        return (
+            "If it is a damaged Parallax store, rebuild it with: parallax ingest --rebuild "
+            "(or set PARALLAX_CHROMA_PATH to an empty or missing folder)"
+        )
 
     def _open(self, create: bool) -> Any:
         """The collection for this model, checking that the store was built with it."""
         if self._client is None:
-            self._client = self._connect()
+            self._client = self._connect(create)
+            if self._client is None:
+                return None
         try:
-            names = [c if isinstance(c, str) else c.name for c in self._client.list_collections()]
-            ours = [n for n in names if n.startswith(COLLECTION_PREFIX)]
-            if self._name in ours:
+            names = self._collection_names()
+            if self._name in names:
                 collection = self._client.get_collection(self._name, embedding_function=None)
                 built_with = (collection.metadata or {}).get("embedding_model")
                 if built_with != self.model:
                     raise ModelMismatchError(str(built_with), self.model, self.location)
                 return collection
-            if ours:
-                other = self._client.get_collection(ours[0], embedding_function=None)
-                built_with = (other.metadata or {}).get("embedding_model", ours[0])
+            if names:
+                other = self._client.get_collection(names[0], embedding_function=None)
+                built_with = (other.metadata or {}).get("embedding_model", names[0])
                 raise ModelMismatchError(str(built_with), self.model, self.location)
             if not create:
                 return None
             return self._client.create_collection(
                 self._name,
-                metadata=self._metadata(0),
+                metadata=self._metadata(0, ready=False),
                 configuration={"hnsw": {"space": "cosine"}},
                 embedding_function=None,
             )
-        except (ModelMismatchError, StoreUnavailableError):
+        except ParallaxError:
             raise
         except Exception as exc:
             raise StoreUnavailableError(
                 f"The store at {self.location} cannot be read ({type(exc).__name__}: {exc}). "
-                "Rebuild it with: parallax ingest --rebuild"
+                f"{self._advice() if self.path else 'Rebuild it with: parallax ingest --rebuild'}"
             ) from None
 
-    def _metadata(self, generation: int) -> dict[str, Any]:
+    def _collection_names(self) -> list[str]:
+        names = [c if isinstance(c, str) else c.name for c in self._client.list_collections()]
+        return [n for n in names if n.startswith(COLLECTION_PREFIX)]
+
+    def _metadata(self, generation: int, *, ready: bool) -> dict[str, Any]:
         return {
             "embedding_model": self.model,
             "parallax_schema": SCHEMA_VERSION,
             "generation": generation,
+            "ready": ready,
         }
 
     def collection(self, create: bool = False) -> Any:
@@ -167,19 +244,24 @@ class ChunkStore:
 
     # ---- freshness ------------------------------------------------------------------
     def generation(self) -> int:
-        """The store's write counter: changes whenever any process finished an ingest."""
+        """The store's write token: changes whenever any process finished writing."""
         with self._guard:
             if self.collection() is None:
                 return 0
             try:
                 current = self._client.get_collection(self._name, embedding_function=None)
             except Exception:
-                self._collection = None  # deleted by a rebuild elsewhere
-                return -1
+                current = None  # removed by a rebuild in another process
+            if current is None or current.id != self._collection.id:
+                self._reopen()
+                return self._seen_generation if self.collection() is not None else 0
             generation = _generation_of(current)
             if generation != self._seen_generation:
                 if generation != self._own_generation:
                     self._reopen()
+                    self.collection()
+                else:
+                    self._collection = current  # our own write: only the metadata is new
                 self._seen_generation = generation
             return generation
 
@@ -192,14 +274,31 @@ class ChunkStore:
 
     def _bump_generation(self) -> None:
         collection = self.collection(create=True)
-        current = _generation_of(self._client.get_collection(self._name, embedding_function=None))
-        collection.modify(metadata=self._metadata(current + 1))
-        self._own_generation = self._seen_generation = current + 1
+        empty = self._empty_sources
+        if empty is None:
+            empty = self.empty_sources()
+        token = secrets.randbits(62) + 1  # never 0, which means "no store"
+        metadata = self._metadata(token, ready=True)
+        metadata["empty_sources"] = json.dumps(empty, ensure_ascii=False)
+        collection.modify(metadata=metadata)
+        self._collection = self._client.get_collection(self._name, embedding_function=None)
+        self._own_generation = self._seen_generation = token
+
+    def empty_sources(self) -> dict[str, str]:
+        """{source id: hash} of the library files the last ingest found empty after
+        cleaning, so that ingest reports each once per change, not on every run."""
+        collection = self.collection()
+        raw = (collection.metadata or {}).get("empty_sources") if collection is not None else None
+        return dict(json.loads(raw)) if isinstance(raw, str) else {}
+
+    def remember_empty_sources(self, sources: dict[str, str]) -> None:
+        """Stored with the generation when the write lock is released (call inside it)."""
+        self._empty_sources = sources
 
     # ---- writing --------------------------------------------------------------------
     @contextmanager
-    def write_lock(self) -> Iterator[None]:
-        """Exclusive across processes: two writers corrupt an embedded store."""
+    def _file_lock(self) -> Iterator[None]:
+        """The cross-process lock alone (no generation bump): writers and repairs."""
         lock = FileLock(str(self._lock_path), thread_local=False)
         try:
             self._lock_path.parent.mkdir(parents=True, exist_ok=True)
@@ -212,72 +311,148 @@ class ChunkStore:
                 "PARALLAX_CHROMA_PATH to a folder you can write."
             ) from None
         try:
-            with self._guard:
-                with suppress(ModelMismatchError, StoreUnavailableError):  # a rebuild fixes those
-                    self.generation()  # a client left stale by another writer must not write
-                yield
-                self._bump_generation()
+            yield
         finally:
             lock.release()
+
+    @contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """Exclusive across processes: two writers corrupt an embedded store, and two
+        library writers lose each other's manifest entries.
+
+        Re-entrant within a thread, so one hold can span a library change and the ingest
+        that follows it; the generation is bumped once, when the outermost hold ends.
+        """
+        with self._guard:
+            if self._writer == threading.get_ident():
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            with self._file_lock():
+                self._writer = threading.get_ident()
+                try:
+                    with suppress(ModelMismatchError, StoreUnavailableError):  # rebuild fixes
+                        self.generation()  # a client left stale by another writer must not write
+                    yield
+                    with self._chroma_errors("written"):
+                        self._bump_generation()
+                finally:
+                    self._writer = None
+                    self._empty_sources = None
+
+    @contextmanager
+    def _chroma_errors(self, done: str) -> Iterator[None]:
+        """Chroma's own exceptions (a damaged database, a collection removed meanwhile) as
+        one clear error instead of a traceback."""
+        try:
+            yield
+        except ParallaxError:
+            raise
+        except Exception as exc:
+            raise StoreUnavailableError(
+                f"The store at {self.location} cannot be {done} ({type(exc).__name__}: {exc}). "
+                "If another process is rebuilding it, try again when that is done; otherwise "
+                "rebuild it with: parallax ingest --rebuild"
+            ) from None
 
     def replace_source(
         self, source_id: str, chunks: list[Chunk], vectors: list[list[float]], source_hash: str
     ) -> None:
         """Delete the source's old chunks, then add the new ones (call inside write_lock)."""
         collection = self.collection(create=True)
-        collection.delete(where={"source_id": source_id})
-        for begin in range(0, len(chunks), _WRITE_BATCH):
-            batch = chunks[begin : begin + _WRITE_BATCH]
-            collection.add(
-                ids=[c.id for c in batch],
-                documents=[c.text for c in batch],
-                embeddings=vectors[begin : begin + _WRITE_BATCH],
-                metadatas=[_chunk_metadata(c, source_hash, len(chunks)) for c in batch],
-            )
+        with self._chroma_errors("written"):
+            collection.delete(where={"source_id": source_id})
+            for begin in range(0, len(chunks), _WRITE_BATCH):
+                batch = chunks[begin : begin + _WRITE_BATCH]
+                collection.add(
+                    ids=[c.id for c in batch],
+                    documents=[c.text for c in batch],
+                    embeddings=vectors[begin : begin + _WRITE_BATCH],
+                    metadatas=[_chunk_metadata(c, source_hash, len(chunks)) for c in batch],
+                )
 
     def delete_source(self, source_id: str) -> None:
         collection = self.collection()
         if collection is not None:
-            collection.delete(where={"source_id": source_id})
+            with self._chroma_errors("written"):
+                collection.delete(where={"source_id": source_id})
 
     def reset(self) -> None:
-        """Drop every Parallax collection (any model): the start of a rebuild.
+        """Drop every Parallax collection (any model): the start of a rebuild (call inside
+        write_lock).
 
-        A damaged embedded store is wiped, but only if it is recognisably Chroma's: a
-        folder of someone else's files is never deleted.
+        A store that cannot be opened, or whose database fails SQLite's check, is deleted
+        file by file, and only if every entry in the folder is one Chroma creates; anything
+        else there (a `.git`, someone's notes) makes the rebuild refuse and name it.
         """
         with self._guard:
-            if self._client is None:
-                try:
-                    self._client = self._connect()
-                except StoreUnavailableError:
-                    if self.host or not (self.path and _is_chroma_folder(self.path)):
-                        raise
-                    # No client opened, so ClientAPI's static method via the client class.
-                    chromadb.api.client.Client.clear_system_cache()
-                    shutil.rmtree(self.path)
-                    self._client = self._connect()
-            for entry in self._client.list_collections():
-                name = entry if isinstance(entry, str) else entry.name
-                if name.startswith(COLLECTION_PREFIX):
+            try:
+                if self.path and not _database_intact(self.path):
+                    raise StoreUnavailableError(f"{self.path}: the database fails its check")
+                if self._client is None:
+                    self._client = self._connect(create=True)
+                for name in self._collection_names():
                     self._client.delete_collection(name)
+            except Exception:
+                if self.host or self.path is None:
+                    with self._chroma_errors("reset"):
+                        raise
+                self._wipe(self.path)
+                self._client = self._connect(create=True)
             self._collection = None
             self._seen_generation = -1
 
+    def _wipe(self, path: Path) -> None:
+        if others := _foreign_entries(path, include_hidden=True):
+            raise StoreUnavailableError(
+                f"Parallax will not rebuild {path}: besides Chroma's own files it holds "
+                f"{_listing(others)}, which a rebuild would have to delete. Move them out, "
+                "or set PARALLAX_CHROMA_PATH to an empty or missing folder."
+            )
+        chromadb.api.client.Client.clear_system_cache()  # no client to ask: the class's
+        self._client = None
+        for entry in path.iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+
     # ---- reading --------------------------------------------------------------------
+    def _read(self, read: Callable[[Any], T], nothing: T, *, ready_only: bool = True) -> T:
+        """`read(collection)`, or `nothing` when there is no collection (or, `ready_only`,
+        its first ingest has not completed). A collection another process removed meanwhile
+        (a rebuild) is resolved again and the read tried once more."""
+        for attempt in range(2):
+            with self._guard:
+                collection = self.collection()
+                if collection is None or (ready_only and not _is_ready(collection)):
+                    return nothing
+                try:
+                    return read(collection)
+                except Exception:
+                    if attempt:
+                        with self._chroma_errors("read"):
+                            raise
+                    self._reopen()
+        raise AssertionError("unreachable")
+
     def is_empty(self) -> bool:
+        """True until some ingest has completed with chunks: a first ingest that is still
+        running, or was killed, leaves a store no one may answer from."""
         with self._guard:
-            collection = self.collection()
-            return collection is None or collection.count() == 0
+            with suppress(ParallaxError):
+                self.generation()  # a store another process finished meanwhile is not empty
+            return self._read(lambda c: c.count() == 0, True)
 
     def chunks(self, source_id: str | None = None) -> list[StoredChunk]:
         """Every chunk of complete sources, in source and position order."""
-        with self._guard:
-            collection = self.collection()
-            if collection is None:
-                return []
-            where = {"source_id": source_id} if source_id else None
-            got = collection.get(where=where, include=["documents", "metadatas"])
+        where = {"source_id": source_id} if source_id else None
+        got = self._read(lambda c: c.get(where=where, include=["documents", "metadatas"]), None)
+        if got is None:
+            return []
         stored = [
             _stored_chunk(i, d, m)
             for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
@@ -288,11 +463,9 @@ class ChunkStore:
 
     def sources(self) -> list[SourceRecord]:
         """Every source in the store, complete or not (an interrupted ingest leaves some)."""
-        with self._guard:
-            collection = self.collection()
-            if collection is None:
-                return []
-            got = collection.get(include=["metadatas"])
+        got = self._read(lambda c: c.get(include=["metadatas"]), None, ready_only=False)
+        if got is None:
+            return []
         by_source: dict[str, list[dict[str, Any]]] = {}
         for meta in got["metadatas"]:
             by_source.setdefault(str(meta["source_id"]), []).append(meta)
@@ -311,77 +484,138 @@ class ChunkStore:
         self, vector: list[float], n: int, source_ids: list[str] | None = None
     ) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) of the nearest chunks."""
-        with self._guard:
-            collection = self.collection()
-            if collection is None:
-                return []
+        where = None
+        if source_ids:
+            where = (
+                {"source_id": source_ids[0]}
+                if len(source_ids) == 1
+                else {"source_id": {"$in": source_ids}}
+            )
+
+        def nearest(collection: Any) -> list[tuple[str, float]]:
             count = collection.count()
             if count == 0:
                 return []
-            where = None
-            if source_ids:
-                where = (
-                    {"source_id": source_ids[0]}
-                    if len(source_ids) == 1
-                    else {"source_id": {"$in": source_ids}}
-                )
             got = collection.query(
                 query_embeddings=[vector],
                 n_results=min(n, count),
                 where=where,
                 include=["distances"],
             )
-        return [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0], strict=True)]
+            return [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0], strict=True)]
+
+        return self._read(nearest, [])
 
     def vectors(self, ids: list[str]) -> dict[str, list[float]]:
         """The stored embedding of each chunk id (missing ids are left out)."""
         if not ids:
             return {}
-        with self._guard:
-            collection = self.collection()
-            if collection is None:
-                return {}
+
+        def stored(collection: Any) -> dict[str, list[float]]:
             got = collection.get(ids=ids, include=["embeddings"])
-        return {i: list(v) for i, v in zip(got["ids"], got["embeddings"], strict=True)}
+            return {i: list(v) for i, v in zip(got["ids"], got["embeddings"], strict=True)}
+
+        return self._read(stored, {})
 
 
+# What Chroma creates in its folder: the database, SQLite's sidecar files (a journal left by
+# an interrupted write is rolled back on the next read-write open), and one folder per
+# vector segment, named by a UUID and holding the HNSW index files.
+_DATABASE = "chroma.sqlite3"
+_SQLITE_SIDECARS = {f"{_DATABASE}-journal", f"{_DATABASE}-wal", f"{_DATABASE}-shm"}
+_SEGMENT_FILES = {
+    "header.bin",
+    "data_level0.bin",
+    "length.bin",
+    "link_lists.bin",
+    "index_metadata.pickle",
+}
 _CHROMA_TABLES = {"collections", "embeddings", "segments"}
 
 
-_SQLITE_SIDECARS = {"chroma.sqlite3-journal", "chroma.sqlite3-wal", "chroma.sqlite3-shm"}
-
-
-def _is_chroma_folder(path: Path) -> bool:
-    """Chroma's database, its segment folders, and the journal an interrupted write leaves
-    (SQLite rolls it back on the next open)."""
-    return (path / "chroma.sqlite3").is_file() and all(
-        p.name == "chroma.sqlite3"
-        or p.name in _SQLITE_SIDECARS
-        or _is_uuid_dir(p)
-        or p.name.startswith(".")
-        for p in path.iterdir()
+def _is_chroma_entry(entry: Path) -> bool:
+    if entry.is_symlink():
+        return False
+    if entry.name == _DATABASE or entry.name in _SQLITE_SIDECARS:
+        return entry.is_file()
+    try:
+        uuid.UUID(entry.name)
+    except ValueError:
+        return False
+    return entry.is_dir() and all(
+        f.name in _SEGMENT_FILES and f.is_file() and not f.is_symlink() for f in entry.iterdir()
     )
 
 
-def _is_uuid_dir(path: Path) -> bool:
-    return path.is_dir() and len(path.name) == 36 and path.name.count("-") == 4
+def _foreign_entries(path: Path, *, include_hidden: bool) -> list[str]:
+    """Names in the folder that Chroma did not create. Opening a store tolerates hidden
+    entries (a `.DS_Store`); deleting one for a rebuild does not (a `.git` is not ours)."""
+    return sorted(
+        e.name
+        for e in path.iterdir()
+        if not _is_chroma_entry(e) and (include_hidden or not e.name.startswith("."))
+    )
 
 
-def _not_a_store(path: Path) -> str | None:
-    """Why `path` is not a Chroma store we may open (opening would write into it)."""
-    entries = [p for p in path.iterdir() if not p.name.startswith(".")]
-    if not entries:
-        return None
-    if not _is_chroma_folder(path):
+def _listing(names: list[str]) -> str:
+    shown = ", ".join(names[:5])
+    return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+def _has_database(path: Path) -> bool:
+    """A 0-byte database is what an interrupted first open leaves: no store yet."""
+    db = path / _DATABASE
+    return db.is_file() and db.stat().st_size > 0
+
+
+def _store_problem(path: Path, *, writable: bool) -> str | None:
+    """Why `path` cannot be opened as a Chroma store, or None.
+
+    Read-only (`writable` false) this never changes the folder and raises _NeedsLock for
+    what only a read-write open settles. `writable` (the caller holds the write lock) lets
+    SQLite roll back a journal that a killed writer left.
+    """
+    if _foreign_entries(path, include_hidden=False):
         return "holds files that are not a Chroma store"
+    db = path / _DATABASE
+    if db.exists() and not db.is_file():
+        return f"holds a {_DATABASE} that is not a file"
+    if not _has_database(path):
+        return None
+    mode = "rw" if writable else "ro"
     try:
-        with closing(sqlite3.connect(f"file:{path / 'chroma.sqlite3'}?mode=ro", uri=True)) as db:
-            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
-    except sqlite3.DatabaseError:
-        return "holds a chroma.sqlite3 that is not a readable database"
+        with closing(
+            sqlite3.connect(f"file:{db}?mode={mode}", uri=True, timeout=_BUSY_SECONDS)
+        ) as con:
+            tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master")}
+    except sqlite3.DatabaseError as exc:
+        if not writable:
+            raise _NeedsLock() from None
+        return f"holds a {_DATABASE} that is not a readable database ({exc})"
     if not tables >= _CHROMA_TABLES:
-        return "holds a chroma.sqlite3 of another application"
+        if not writable:  # or a first creation, under the lock, that is half-way through
+            raise _NeedsLock()
+        return f"holds a {_DATABASE} of another application"
     return None
+
+
+def _database_intact(path: Path) -> bool:
+    """SQLite's own page check; a rebuild runs it, since a database damaged mid-file can
+    still open and list its tables."""
+    if not _has_database(path):
+        return True
+    try:
+        with closing(sqlite3.connect(path / _DATABASE, timeout=_BUSY_SECONDS)) as con:
+            return con.execute("PRAGMA quick_check").fetchone() == ("ok",)
+    except sqlite3.DatabaseError:
+        return False
+
+
+def _is_ready(collection: Any) -> bool:
+    """Whether an ingest has completed on this collection. Collections from before the flag
+    existed counted their ingests, so a generation above 0 means the same."""
+    metadata = collection.metadata or {}
+    return bool(metadata.get("ready", _generation_of(collection) > 0))
 
 
 def _generation_of(collection: Any) -> int:

@@ -41,6 +41,7 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    renamed: list[str] = field(default_factory=list)  # ids changed to avoid a collision
     chunks_written: int = 0
     seconds: float = 0.0
     embed_seconds: float = 0.0
@@ -86,14 +87,21 @@ def ingest(
     with store.write_lock():
         articles = load()
         existing = {record.meta.id: record for record in store.sources()}
+        reported_empty = store.empty_sources()
+        empty: dict[str, str] = {}
         pending: list[PreparedSource] = []
         for article in articles:
             prepared = prepare(article)
             source_id = prepared.article.meta.id
             if not prepared.chunks:
-                report.skipped.append(
-                    f"{source_id}: nothing left after cleaning, skipped. Check the file's content."
-                )
+                # said once per change of the file (its raw text: the cleaned one is empty)
+                empty[source_id] = content_hash(article.text, 16)
+                if reported_empty.get(source_id) != empty[source_id]:
+                    report.skipped.append(
+                        f"{article.path or source_id}: nothing left after removing navigation "
+                        "and boilerplate, so it is not in the store (said once until the file "
+                        "changes). Check that the file holds the article's text."
+                    )
                 continue
             record = existing.get(source_id)
             if record and record.complete and record.source_hash == prepared.source_hash:
@@ -115,6 +123,7 @@ def ingest(
             offset += count
         report.chunks_written = offset
 
+        store.remember_empty_sources(empty)
         if delete_missing:
             wanted = {a.meta.id for a in articles}
             for source_id in sorted(set(existing) - wanted):

@@ -99,8 +99,8 @@ def raw_rows(assistant: Assistant) -> list[tuple[str, str, dict]]:
 def expected_chunks(library_dir: Path) -> dict[str, list[tuple[str, str]]]:
     """{source id: [(chunk id, text)]} exactly as an ingest of the library would store them."""
     library = Library(library_dir, None, 10**9)
-    articles, problems = library.articles()
-    assert not problems
+    articles, notes = library.articles()
+    assert not notes.skipped and not notes.renamed
     return {a.meta.id: [(c.id, c.text) for c in prepare(a).chunks] for a in articles}
 
 
@@ -861,3 +861,96 @@ def test_injected_article_stays_inside_its_own_source_block(
     for n in injected_blocks:
         body = "\n".join(blocks[n])
         assert "Quillmouth" in body and "outlet: Harbour ››› Gazette" in body
+
+
+# ---- 6. rebuild deletes only what Chroma created (issue 9, items 2, 7 and 13) ---------------
+
+SECRETS = {
+    ".env": "OPENAI_API_KEY=sk-not-a-real-key\n",
+    ".ssh/id_ed25519": "-----BEGIN OPENSSH PRIVATE KEY-----\nnot a real key\n",
+    ".git/HEAD": "ref: refs/heads/main\n",
+}
+
+
+def _plant(folder: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text, "utf-8")
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.mark.parametrize("database", ["foreign", "garbage"])
+def test_rebuild_refuses_a_folder_with_entries_chroma_did_not_create(
+    make_settings: Callable[..., Settings], tmp_path: Path, database: str
+) -> None:
+    settings = make_settings()
+    folder = settings.chroma_path
+    folder.mkdir()
+    if database == "foreign":
+        _foreign_sqlite(folder / "chroma.sqlite3")
+    else:
+        (folder / "chroma.sqlite3").write_bytes(random.Random(3).randbytes(20_000))
+    _plant(folder, SECRETS)
+    before = _snapshot(folder)
+
+    done = cli(settings, tmp_path, "sources")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert ".env" in done.stderr and ".git" in done.stderr and ".ssh" in done.stderr
+    assert "If it is a damaged Parallax store" not in done.stderr
+    assert "PARALLAX_CHROMA_PATH" in done.stderr
+
+    rebuilt = cli(settings, tmp_path, "ingest", "--rebuild")
+    assert rebuilt.returncode == 1, rebuilt.stderr
+    assert "Traceback" not in rebuilt.stderr
+    assert "will not rebuild" in rebuilt.stderr
+    assert ".env" in rebuilt.stderr and ".git" in rebuilt.stderr and ".ssh" in rebuilt.stderr
+    assert _snapshot(folder) == before, "the rebuild touched files that are not Chroma's"
+
+
+def test_rebuild_of_a_healthy_store_leaves_other_entries_alone(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = make_settings()
+    Assistant(settings, HashingEmbedder()).ingest()
+    SharedSystemClient.clear_system_cache()
+    _plant(settings.chroma_path, SECRETS)
+    _rebuild_recovers(settings, tmp_path)
+    for name, text in SECRETS.items():
+        assert (settings.chroma_path / name).read_text("utf-8") == text
+
+
+def test_store_damaged_mid_file_is_reported_and_rebuild_repairs_it(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = make_settings()
+    Assistant(settings, HashingEmbedder()).ingest()
+    SharedSystemClient.clear_system_cache()
+    db = settings.chroma_path / "chroma.sqlite3"
+    size = db.stat().st_size
+    with db.open("r+b") as handle:  # the header and schema page stay intact
+        handle.seek(size // 3)
+        handle.write(random.Random(11).randbytes(size // 3))
+    done = cli(settings, tmp_path, "retrieve", QUESTIONS[0])
+    assert done.returncode == 1, done.stdout
+    assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr
+    assert "parallax ingest --rebuild" in done.stderr
+    _rebuild_recovers(settings, tmp_path)
+
+
+def test_empty_database_file_is_a_new_store_not_another_application(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = make_settings()
+    settings.chroma_path.mkdir()
+    (settings.chroma_path / "chroma.sqlite3").write_bytes(b"")
+    listed = cli(settings, tmp_path, "sources")
+    assert listed.returncode == 0, listed.stderr
+    done = cli(settings, tmp_path, "ingest")
+    assert done.returncode == 0, done.stderr
+    assert "another application" not in done.stderr
+    assert_store_matches_library(settings)

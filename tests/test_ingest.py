@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import chromadb.api.models.Collection as chroma_collection
@@ -19,7 +21,7 @@ from assistant.errors import UnknownSourceError
 from assistant.service import Assistant
 from assistant.settings import REPO_ROOT, Settings
 from store.embeddings import HashingEmbedder
-from store.errors import ModelMismatchError, StoreLockedError, StoreUnavailableError
+from store.errors import ModelMismatchError, ParallaxError, StoreLockedError, StoreUnavailableError
 from store.ingest import prepare
 from tests.conftest import QUOKKA_ARTICLE
 
@@ -665,3 +667,376 @@ def test_journal_left_by_an_interrupted_write_is_part_of_the_store(settings: Set
     (settings.chroma_path / "chroma.sqlite3-journal").write_bytes(b"")
     reader = Assistant(settings, HashingEmbedder())
     assert len(reader.sources()) == len(SEED_IDS)
+
+
+# ---- ids that cannot collide silently (issue 9, item 6) ----------------------------------
+
+
+def _story(word: str) -> str:
+    body = " ".join(f"The {word} envoys argued about clause {i} of the draft." for i in range(30))
+    return f"Talks with the {word} envoys\n\n{body}\n"
+
+
+COLLIDING = {  # file name -> a word only its article contains
+    "Peace plan.txt": "albatross",
+    "peace-plan.md": "bandicoot",
+    "Über.txt": "cassowary",
+    "ber.txt": "dugong",
+    "..txt": "echidna",
+    "記事.txt": "flamingo",
+}
+
+
+def _words_by_id(assistant: Assistant) -> dict[str, str]:
+    """{source id: the COLLIDING word its stored chunks contain}."""
+    found = {}
+    for chunk in assistant.store.chunks():
+        for word in COLLIDING.values():
+            if word in chunk.text:
+                assert found.setdefault(chunk.source.id, word) == word, chunk.source.id
+    return found
+
+
+@pytest.fixture
+def empty_settings(make_settings: Callable[..., Settings], tmp_path: Path) -> Settings:
+    seed = tmp_path / "empty-seed"
+    seed.mkdir()
+    return make_settings(articles_dir=seed)
+
+
+def test_names_that_map_to_one_id_are_added_under_distinct_ids_and_updates_stay_put(
+    empty_settings: Settings, tmp_path: Path
+) -> None:
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    for name, word in COLLIDING.items():
+        (incoming / name).write_text(_story(word), "utf-8")
+    assistant = Assistant(empty_settings, HashingEmbedder())
+    report = assistant.ingest([incoming])
+    assert len(report.added) == len(set(report.added)) == len(COLLIDING), report.added
+    assert report.skipped == []
+    [renamed] = report.renamed
+    assert "peace-plan.md" in renamed and "'peace-plan-2'" in renamed
+    by_id = _words_by_id(assistant)
+    assert by_id == {
+        "peace-plan": "albatross",
+        "peace-plan-2": "bandicoot",
+        "uber": "cassowary",
+        "ber": "dugong",
+        "article": "echidna",
+        "記事": "flamingo",
+    }
+
+    # adding an edited file again updates its own article, not the one it collides with
+    (incoming / "Peace plan.txt").write_text(_story("albatross") + "A late addendum.\n", "utf-8")
+    again = assistant.ingest([incoming / "Peace plan.txt", incoming / "peace-plan.md"])
+    assert again.updated == ["peace-plan"] and again.added == [] and again.renamed == []
+    assert "peace-plan-2" in again.unchanged
+    assert _words_by_id(assistant) == by_id
+
+
+def test_files_sharing_an_id_in_the_library_folder_keep_stable_distinct_ids(
+    empty_settings: Settings,
+) -> None:
+    library = empty_settings.library_dir
+    library.mkdir(parents=True)
+    (library / "Peace plan.txt").write_text(_story("albatross"), "utf-8")
+    (library / "peace-plan.md").write_text(_story("bandicoot"), "utf-8")
+    assistant = Assistant(empty_settings, HashingEmbedder())
+    first = assistant.ingest()
+    assert len(first.added) == 2 and "peace-plan" in first.added
+    [renamed] = first.renamed
+    assert "Peace plan.txt" in renamed and "Rename" in renamed
+    by_id = _words_by_id(assistant)
+    assert by_id["peace-plan"] == "bandicoot" and sorted(by_id.values()) == [
+        "albatross",
+        "bandicoot",
+    ]
+    for _ in range(2):  # no flipping between ingests
+        again = assistant.ingest()
+        assert sorted(again.unchanged) == sorted(first.added)
+        assert again.updated == again.added == []
+        assert _words_by_id(assistant) == by_id
+
+
+def test_uploads_whose_titles_map_to_one_id_never_overwrite(empty_settings: Settings) -> None:
+    assistant = Assistant(empty_settings, HashingEmbedder())
+    first, _ = assistant.add_article(_story("albatross").encode(), "a.txt", {"title": "Peace plan"})
+    second, report = assistant.add_article(
+        _story("bandicoot").encode(), "b.txt", {"title": "Peace-Plan"}
+    )
+    assert (first, second) == ("peace-plan", "peace-plan-2")
+    assert report.added == ["peace-plan-2"]
+    assert _words_by_id(assistant) == {"peace-plan": "albatross", "peace-plan-2": "bandicoot"}
+
+
+# ---- per-entry isolation (issue 9, item 7) -------------------------------------------------
+
+
+def _cli(settings: Settings, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI with a bound on its run: an ingest that hangs fails the test instead."""
+    return subprocess.run(
+        [sys.executable, "-m", "assistant", *args],
+        cwd=cwd,
+        env=clean_env(
+            PARALLAX_ARTICLES_DIR=str(settings.articles_dir),
+            PARALLAX_LIBRARY_DIR=str(settings.library_dir),
+            PARALLAX_CHROMA_PATH=str(settings.chroma_path),
+            PARALLAX_EMBEDDING_MODEL="hashing",
+            PARALLAX_LLM="off",
+        ),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+
+
+def _odd_entries(folder: Path) -> dict[str, str]:
+    """Things named like articles that are not regular files; {name: words in the line}."""
+    (folder / "loop.txt").symlink_to(folder / "loop.txt")
+    (folder / "dangling.md").symlink_to(folder / "nowhere.md")
+    (folder / "folder.txt").mkdir()
+    os.mkfifo(folder / "pipe.txt")
+    return {
+        "loop.txt": "unreadable",
+        "dangling.md": "symbolic link to nothing",
+        "folder.txt": "folder",
+        "pipe.txt": "named pipe",
+    }
+
+
+def test_entries_that_are_not_regular_files_are_skipped_and_nothing_hangs(
+    settings: Settings, tmp_path: Path
+) -> None:
+    Assistant(settings, HashingEmbedder()).library.ensure()
+    in_library = _odd_entries(settings.library_dir)
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    outside = _odd_entries(incoming)
+    (incoming / "quokka.txt").write_text(PLAIN_ARTICLE, "utf-8")
+    done = _cli(settings, tmp_path, "ingest", str(incoming), str(incoming / "pipe.txt"))
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    for folder, odd in ((settings.library_dir, in_library), (incoming, outside)):
+        for name, why in odd.items():
+            lines = [line for line in done.stderr.splitlines() if str(folder / name) in line]
+            assert lines and all(why in line for line in lines), (name, done.stderr)
+    assert "4 added" in done.stderr  # the three seeded articles and quokka
+    assert "quokka" in source_ids(Assistant(settings, HashingEmbedder()))
+
+
+MALFORMED_MANIFEST = """
+[[source]]
+id = "alpha"
+title = 123
+outlet = "Gazette"
+
+[[source]]
+id = "bravo"
+author = { x = 1 }
+outlet = "Gazette"
+
+[[source]]
+id = "charlie"
+outlet = ["Gazette", "Herald"]
+
+[[source]]
+id = "delta"
+outlet = "Gazette"
+published = true
+
+[[source]]
+id = "echo"
+outlet = "Gazette"
+url = "https://example.org/a\\n<img src=http://127.0.0.1:9/x>"
+
+[[source]]
+id = "foxtrot"
+outlet = "Gazette"
+published = 2025-01-02
+
+[[source]]
+title = "An entry without an id"
+"""
+
+
+def test_malformed_manifest_fields_are_reported_and_everything_else_ingests(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    names = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"]
+    for name in names:
+        (seed / f"{name}.txt").write_text(_story(name), "utf-8")
+    (seed / "sources.toml").write_text(MALFORMED_MANIFEST, "utf-8")
+    assistant = Assistant(make_settings(articles_dir=seed), HashingEmbedder())
+    report = assistant.ingest()
+    assert sorted(report.added) == names
+    expected = {
+        "alpha": "`title`",
+        "bravo": "`author`",
+        "charlie": "`outlet`",
+        "delta": "`published`",
+        "echo": "`url`",
+        "entry 7": "no `id`",
+    }
+    for what, field_name in expected.items():
+        lines = [m for m in report.skipped if what in m and field_name in m]
+        assert len(lines) == 1, (what, report.skipped)
+    assert len(report.skipped) == len(expected)
+    meta = {s.meta.id: s.meta for s in assistant.sources()}
+    assert meta["alpha"].title == "Talks with the alpha envoys"
+    assert meta["alpha"].outlet == meta["bravo"].outlet == "Gazette"
+    assert meta["bravo"].author is None
+    assert meta["charlie"].outlet == "Unknown outlet"
+    assert meta["delta"].published is None and meta["delta"].outlet == "Gazette"
+    assert meta["echo"].url is None
+    assert meta["foxtrot"].published == "2025-01-02"
+    shown = repr([s.meta for s in assistant.sources()])
+    assert "['Gazette', 'Herald']" not in shown and "True" not in shown
+
+
+def test_source_written_as_a_table_is_read_as_one_entry_with_a_line(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    (seed / "alpha.txt").write_text(_story("alpha"), "utf-8")
+    (seed / "bravo.txt").write_text(_story("bravo"), "utf-8")
+    (seed / "sources.toml").write_text('[source]\nid = "alpha"\noutlet = "Gazette"\n', "utf-8")
+    assistant = Assistant(make_settings(articles_dir=seed), HashingEmbedder())
+    report = assistant.ingest()
+    assert sorted(report.added) == ["alpha", "bravo"]
+    [line] = report.skipped
+    assert "[[source]]" in line
+    assert {s.meta.id: s.meta.outlet for s in assistant.sources()} == {
+        "alpha": "Gazette",
+        "bravo": "Unknown outlet",
+    }
+
+
+@contextmanager
+def read_only(folder: Path) -> Iterator[None]:
+    """`folder` cannot be written, even by root (immutable), for the duration."""
+    if os.geteuid() == 0:
+        if shutil.which("chattr") is None:
+            pytest.skip("running as root without chattr: cannot make a folder read-only")
+        subprocess.run(["chattr", "+i", str(folder)], check=True)
+        try:
+            yield
+        finally:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+    else:
+        folder.chmod(0o555)
+        try:
+            yield
+        finally:
+            folder.chmod(0o755)
+
+
+def test_read_only_library_still_ingests_and_refuses_additions_in_one_line(
+    assistant: Assistant, settings: Settings, tmp_path: Path
+) -> None:
+    assistant.ingest()
+    new = tmp_path / "zanzibar-quokkas.txt"
+    new.write_text(PLAIN_ARTICLE, "utf-8")
+    with read_only(settings.library_dir):
+        report = assistant.ingest([new])
+        message = _skip_message(report.skipped, new)
+        assert "cannot be written" in message and "PARALLAX_LIBRARY_DIR" in message
+        assert sorted(report.unchanged) == SEED_IDS
+        with pytest.raises(ParallaxError, match="PARALLAX_LIBRARY_DIR"):
+            assistant.add_article(PLAIN_ARTICLE.encode(), "quokka.txt", {"title": "Quokka"})
+    assert source_ids(assistant) == SEED_IDS
+
+
+# ---- smaller ones (issue 9, item 13) -------------------------------------------------------
+
+
+def test_utf16_file_with_a_byte_order_mark_is_read_as_text(
+    empty_settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "geneve.txt"
+    path.write_text(PLAIN_ARTICLE.replace("Zanzibar", "Genève"), "utf-16")
+    assert path.read_bytes()[:2] in (b"\xff\xfe", b"\xfe\xff")
+    assistant = Assistant(empty_settings, HashingEmbedder())
+    report = assistant.ingest([path])
+    assert report.added == ["geneve"] and report.skipped == []
+    assert any("Genève" in c.text for c in assistant.store.chunks("geneve"))
+
+
+BOILERPLATE = (
+    "Home › World › Europe\n\nShare on Facebook\n\nSubscribe now for full access\n\n"
+    "LATEST\n\nFollow us on Twitter\n\nSign up for our newsletter\n"
+)
+
+
+def test_boilerplate_only_file_is_refused_once_not_warned_about_forever(
+    assistant: Assistant, settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "widgets.txt"
+    path.write_text(BOILERPLATE, "utf-8")
+    report = assistant.ingest([path])
+    assert "nothing left" in _skip_message(report.skipped, path)
+    assert not (settings.library_dir / "widgets.txt").exists()
+    assert assistant.ingest().skipped == []
+    with pytest.raises(ParallaxError, match="nothing left"):
+        assistant.add_article(BOILERPLATE.encode(), "widgets.txt", {"title": "Widgets"})
+    assert "widgets" not in assistant.library.ids()
+
+
+def test_inspect_of_an_undated_article_says_undated(
+    empty_settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "no-date.txt"
+    path.write_text(PLAIN_ARTICLE, "utf-8")
+    Assistant(empty_settings, HashingEmbedder()).ingest([path])
+    done = _cli(empty_settings, tmp_path, "inspect", "no-date")
+    assert done.returncode == 0, done.stderr
+    byline = done.stdout.splitlines()[1]
+    assert byline.endswith("· undated") and "None" not in byline
+
+
+def test_boilerplate_only_file_in_the_library_is_reported_once_per_change(
+    assistant: Assistant, settings: Settings
+) -> None:
+    assistant.library.ensure()
+    path = settings.library_dir / "widgets.txt"
+    path.write_text(BOILERPLATE, "utf-8")
+    first = assistant.ingest()
+    assert "nothing left" in _skip_message(first.skipped, path)
+    assert sorted(first.added) == SEED_IDS
+    assert Assistant(settings, HashingEmbedder()).ingest().skipped == []  # other process too
+    path.write_text(BOILERPLATE + "\nLATEST\n\nShare on LinkedIn\n", "utf-8")
+    changed = assistant.ingest()
+    assert "nothing left" in _skip_message(changed.skipped, path)
+    assert "widgets" not in source_ids(assistant)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.org/a\n<img src=x>",
+        "https://example.org/a b",
+        "https://example.org/\x07bell",
+        "javascript:alert(1)",
+        "ftp://example.org/file",
+        "https:///no-host",
+        "//example.org/scheme-relative",
+    ],
+)
+def test_manifest_url_that_is_not_a_whole_web_address_is_dropped_with_a_line(
+    make_settings: Callable[..., Settings], tmp_path: Path, url: str
+) -> None:
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    (seed / "alpha.txt").write_text(_story("alpha"), "utf-8")
+    (seed / "sources.toml").write_text(  # a JSON string is a TOML basic string
+        f'[[source]]\nid = "alpha"\noutlet = "Gazette"\nurl = {json.dumps(url)}\n', "utf-8"
+    )
+    assistant = Assistant(make_settings(articles_dir=seed), HashingEmbedder())
+    report = assistant.ingest()
+    [line] = report.skipped
+    assert "`url`" in line and "alpha" in line
+    [source] = assistant.sources()
+    assert source.meta.url is None and source.meta.outlet == "Gazette"
