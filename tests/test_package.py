@@ -130,11 +130,9 @@ def test_installed_parallax_asks_offline_with_data_in_the_user_folder(
     installed: dict[str, Path],
 ) -> None:
     root, cwd = installed["root"], installed["cwd"]
-    # The hashing fake (every question covered): the real model is a dependency like any
-    # other (tests/test_cli.py runs it); what is under test here is the package.
-    env = _outside_env(
-        root, PARALLAX_LLM="off", PARALLAX_EMBEDDING_MODEL="hashing", PARALLAX_RELEVANCE_FLOOR="0"
-    )
+    # The hashing fake (coverage rests on the question's words): the real model is a
+    # dependency like any other (tests/test_cli.py runs it); what is under test is the package.
+    env = _outside_env(root, PARALLAX_LLM="off", PARALLAX_EMBEDDING_MODEL="hashing")
     script = f"import sys, {', '.join(PACKAGES)}; "
     script += f"print(*[p for n in {PACKAGES!r} for p in sys.modules[n].__path__])"
     where = run([str(installed["bin"] / "python"), "-c", script], cwd=cwd, env=env)
