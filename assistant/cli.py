@@ -114,14 +114,14 @@ def _print_retrieval(result: dict[str, Any]) -> None:
 
 
 def cmd_inspect(assistant: Assistant, args: argparse.Namespace) -> int:
-    prepared = assistant.inspect(args.source_id)
-    meta = prepared.article.meta
+    inspection = assistant.inspect(args.source_id)
+    meta = inspection.source
     byline = f"{meta.outlet} · {meta.author or 'unknown author'} · {meta.published or 'undated'}"
     print(f"# {meta.title}\n{byline}")
     print("\n=== Cleaned text ===\n")
-    print(prepared.cleaned.text)
-    print(f"\n=== Removed blocks ({len(prepared.cleaned.removed)}) ===")
-    for block in prepared.cleaned.removed:
+    print(inspection.text)
+    print(f"\n=== Removed blocks ({len(inspection.removed)}) ===")
+    for block in inspection.removed:
         print(f"\n[{block.rule}] {block.why}\n    {block.text}")
     return 0
 

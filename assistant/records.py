@@ -39,6 +39,24 @@ class SourceInfo:
 
 
 @dataclass(frozen=True)
+class Removal:
+    """A block cleaning removed from an article, with the rule that removed it and why."""
+
+    text: str
+    rule: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """An article's cleaning exactly as ingest stores it: what is kept, what was removed."""
+
+    source: Source
+    text: str
+    removed: list[Removal]
+
+
+@dataclass(frozen=True)
 class Passage:
     """A retrieved chunk of a source, with its place in the source's cleaned text."""
 

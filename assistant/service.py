@@ -25,13 +25,13 @@ from assistant.planning import (
     refers_back,
     with_context,
 )
-from assistant.records import Answer, Retrieval, Source, SourceInfo
+from assistant.records import Answer, Inspection, Removal, Retrieval, Source, SourceInfo
 from assistant.retrieval import Retriever
 from assistant.settings import Settings
 from store.articles import Article
 from store.chroma_store import ChunkStore, StoredChunk
 from store.embeddings import Embedder, make_embedder
-from store.ingest import IngestReport, PreparedSource, Progress, ingest, prepare
+from store.ingest import IngestReport, Progress, ingest, prepare
 from store.library import Library, LibraryNotes
 
 log = logging.getLogger("parallax")
@@ -165,12 +165,18 @@ class Assistant:
             self._require_known([source_id])
         return self.store.chunks(source_id)
 
-    def inspect(self, source_id: str) -> PreparedSource:
+    def inspect(self, source_id: str) -> Inspection:
         """The cleaning of one library article, exactly as ingest stores it."""
         article = self.library.article(source_id)
         if article is None:
             raise UnknownSourceError(source_id, sorted(self.library.ids()))
-        return prepare(article)
+        prepared = prepare(article)
+        m = prepared.article.meta
+        return Inspection(
+            Source(m.id, m.title, m.outlet, m.author, m.published, m.url),
+            prepared.cleaned.text,
+            [Removal(b.text, b.rule, b.why) for b in prepared.cleaned.removed],
+        )
 
     def ensure_ingested(self) -> None:
         """The first question on an empty store ingests the library by itself."""

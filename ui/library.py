@@ -100,7 +100,7 @@ def article(assistant: Assistant, info: SourceInfo) -> None:
         except ParallaxError as exc:
             st.error(render.plain(str(exc)), icon=":material/error:")
             return
-        removed = prepared.cleaned.removed
+        removed = prepared.removed
         if st.toggle(f"Show the {len(removed)} removed blocks and why", key=f"removed:{meta.id}"):
             if removed:
                 st.dataframe(
@@ -110,7 +110,7 @@ def article(assistant: Assistant, info: SourceInfo) -> None:
             else:
                 st.caption("Nothing was removed from this article.")
         with st.container(height=320, border=True):
-            st.markdown(render.plain(prepared.cleaned.text), unsafe_allow_html=True)
+            st.markdown(render.plain(prepared.text), unsafe_allow_html=True)
         with st.popover("Remove", icon=":material/delete:", key=f"remove-pop:{meta.id}"):
             st.markdown("Remove this article from the library and the index?")
             if st.button("Remove it", key=f"remove:{meta.id}", type="primary"):
