@@ -4,48 +4,48 @@ then spread across sources so each outlet that speaks to a question gets heard.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
-
-import bm25s
-import numpy as np
-import Stemmer
 
 from assistant.records import Passage
 from store.articles import SourceMeta
 from store.chroma_store import ChunkStore, StoredChunk
 from store.embeddings import Embedder
+from store.lexical import Generation, LexicalIndex
+
+log = logging.getLogger("parallax")
 
 RRF_K = 60
 CANDIDATES = 40
 SOURCE_DECAY = 0.8  # each further pick from the same source counts this much less
 
-_stemmer = Stemmer.Stemmer("english")
-
-
-def tokenize(texts: list[str]) -> list[list[str]]:
-    return bm25s.tokenize(
-        texts, stopwords="en", stemmer=_stemmer.stemWords, return_ids=False, show_progress=False
-    )
-
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The complete sources at one store generation, with their BM25 index."""
+    """The complete sources at one store generation: their saved BM25 index and registry,
+    memory-mapped. No chunk text: the retriever fetches it for the passages it returns."""
 
-    generation: int
-    chunks: list[StoredChunk]
-    by_id: dict[str, int]
-    bm25: bm25s.BM25 | None
-    source_of: np.ndarray  # source id per chunk, for restricting BM25 hits
+    generation: Generation
+    index: LexicalIndex
+
+    @property
+    def size(self) -> int:
+        """Chunks visible at this generation."""
+        return self.index.size
+
+    @property
+    def source_of(self) -> Mapping[str, str]:
+        """Chunk id -> source id of every visible chunk (a chunk of a source still being
+        written is not in it)."""
+        return self.index.source_of
 
     @property
     def sources(self) -> list[tuple[SourceMeta, int]]:
-        """Each visible source with its chunk count, derived once per generation."""
-        counts = Counter(c.source.id for c in self.chunks)
-        metas = {c.source.id: c.source for c in self.chunks}
-        return [(metas[i], counts[i]) for i in sorted(metas)]
+        """Each visible source with its chunk count, from the generation's registry."""
+        return [(s.meta, s.chunks) for s in self.index.sources]
 
 
 def rrf(rankings: list[list[str]], k: int = RRF_K) -> dict[str, float]:
@@ -81,57 +81,56 @@ class Retriever:
         self._lock = threading.Lock()
 
     def snapshot(self) -> Snapshot:
-        """Rebuilt only when some ingest (in any process) changed the store."""
+        """Reopened only when some ingest (in any process) changed the store: the writer
+        saved that generation's index, so this maps files instead of reading every chunk.
+        A store with no saved index (written before indexes were saved) is indexed here,
+        in memory, once per generation."""
         generation = self.store.generation()
         with self._lock:
             if self._snapshot is None or self._snapshot.generation != generation:
-                chunks = self.store.chunks()
-                bm25 = None
-                if chunks:
-                    bm25 = bm25s.BM25()
-                    bm25.index(tokenize([c.text for c in chunks]), show_progress=False)
-                self._snapshot = Snapshot(
-                    generation=generation,
-                    chunks=chunks,
-                    by_id={c.id: i for i, c in enumerate(chunks)},
-                    bm25=bm25,
-                    source_of=np.array([c.source.id for c in chunks]),
-                )
+                index = LexicalIndex.open(self.store.index_path, generation)
+                if index is None:
+                    log.warning(
+                        "No saved search index for this store generation in %s: building it "
+                        "in memory. Run `parallax ingest` to save one.",
+                        self.store.index_path,
+                    )
+                    index = LexicalIndex.build(self.store.chunks())
+                self._snapshot = Snapshot(generation=generation, index=index)
             return self._snapshot
+
+    def fetch(self, chunk_ids: list[str]) -> dict[str, StoredChunk]:
+        """The stored chunks (with text) of the ids retrieval returns; an id whose source
+        was deleted since the snapshot is missing."""
+        return self.store.fetch(chunk_ids)
 
     def retrieve(
         self, query: str, k: int, source_ids: list[str] | None = None
     ) -> tuple[list[Passage], bool]:
         """The k best passages and whether the articles cover the query at all."""
         snap = self.snapshot()
-        if not snap.chunks:
+        if not snap.size:
             return [], False
         dense = [
             (i, sim)
             for i, sim in self.store.query(self.embedder.embed_query(query), CANDIDATES, source_ids)
-            if i in snap.by_id  # a chunk of a source still being written is not visible yet
+            if i in snap.source_of  # a chunk of a source still being written is not visible yet
         ]
         similarity = dict(dense)
         lexical = self._bm25(snap, query, source_ids)
         fused = rrf([[i for i, _ in dense], lexical])
-        source_of = {i: snap.chunks[snap.by_id[i]].source.id for i in fused}
+        source_of = {i: snap.source_of[i] for i in fused}
         picked = diversify(fused, source_of, k)
+        chunks = self.fetch(picked)
         passages = [
-            _passage(snap.chunks[snap.by_id[i]], fused[i], similarity.get(i, 0.0), rank)
-            for rank, i in enumerate(picked, start=1)
+            _passage(chunks[i], fused[i], similarity.get(i, 0.0), rank)
+            for rank, i in enumerate((i for i in picked if i in chunks), start=1)
         ]
         answerable = bool(dense) and max(similarity.values()) >= self.relevance_floor
         return passages, answerable
 
     def _bm25(self, snap: Snapshot, query: str, source_ids: list[str] | None) -> list[str]:
-        tokens = tokenize([query])[0]
-        if snap.bm25 is None or not tokens:
-            return []
-        scores = snap.bm25.get_scores(tokens)
-        if source_ids:
-            scores = np.where(np.isin(snap.source_of, source_ids), scores, 0.0)
-        top = np.argsort(-scores)[:CANDIDATES]
-        return [snap.chunks[i].id for i in top if scores[i] > 0]
+        return [i for i, _ in snap.index.search(query, CANDIDATES, source_ids)]
 
 
 def _passage(chunk: StoredChunk, score: float, similarity: float, rank: int) -> Passage:

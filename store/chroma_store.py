@@ -12,7 +12,7 @@ import shutil
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +29,8 @@ from store.errors import ModelMismatchError, StoreLockedError, StoreUnavailableE
 COLLECTION_PREFIX = "parallax-"
 SCHEMA_VERSION = 1
 _WRITE_BATCH = 1000
+# Rows per get(): a local get() binds one SQL variable per row and fails past 32,766.
+PAGE = 5000
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class ChunkStore:
         path: Path | None = None,
         host: str | None = None,
         port: int = 8000,
+        index_path: Path | None = None,
     ) -> None:
         self.model = model
         self.path = path
@@ -74,6 +77,8 @@ class ChunkStore:
         self.port = port
         self.location = f"http://{host}:{port}" if host else str(path)
         self._lock_path = lock_path
+        # Saved lexical indexes (store/lexical.py): beside the write lock unless configured.
+        self.index_path = index_path or lock_path.parent / f"{lock_path.stem}.index"
         self._lock_timeout = lock_timeout
         self._name = collection_name(model)
         self._guard = threading.RLock()  # one client, shared by threads; reopen is exclusive
@@ -199,8 +204,9 @@ class ChunkStore:
 
     # ---- writing --------------------------------------------------------------------
     @contextmanager
-    def write_lock(self) -> Iterator[None]:
-        """Exclusive across processes: two writers corrupt an embedded store."""
+    def write_lock(self, on_commit: Callable[[], None] | None = None) -> Iterator[None]:
+        """Exclusive across processes: two writers corrupt an embedded store. `on_commit`
+        runs after the generation changed, still under the lock."""
         lock = FileLock(str(self._lock_path), thread_local=False)
         try:
             self._lock_path.parent.mkdir(parents=True, exist_ok=True)
@@ -218,6 +224,8 @@ class ChunkStore:
                     self.generation()  # a client left stale by another writer must not write
                 yield
                 self._bump_generation()
+                if on_commit:
+                    on_commit()
         finally:
             lock.release()
 
@@ -270,31 +278,59 @@ class ChunkStore:
             collection = self.collection()
             return collection is None or collection.count() == 0
 
+    def _scan(self, include: list[str], where: dict[str, Any] | None = None) -> Iterator[Any]:
+        """Every matching row in pages of PAGE: no get() returns the whole collection."""
+        offset = 0
+        while True:
+            with self._guard:
+                collection = self.collection()
+                if collection is None:
+                    return
+                page = collection.get(where=where, include=include, limit=PAGE, offset=offset)
+            metadatas = page["metadatas"]
+            documents = page["documents"] if "documents" in include else [None] * len(metadatas)
+            yield from zip(page["ids"], documents, metadatas, strict=True)
+            if len(page["ids"]) < PAGE:
+                return
+            offset += PAGE
+
     def chunks(self, source_id: str | None = None) -> list[StoredChunk]:
-        """Every chunk of complete sources, in source and position order."""
-        with self._guard:
-            collection = self.collection()
-            if collection is None:
-                return []
-            where = {"source_id": source_id} if source_id else None
-            got = collection.get(where=where, include=["documents", "metadatas"])
+        """Every chunk of complete sources, in source and position order.
+
+        Scans the whole store (with its text): for ingest's index build and for one source's
+        chunks; readers use the saved index (store/lexical.py) and `fetch`.
+        """
+        where = {"source_id": source_id} if source_id else None
         stored = [
-            _stored_chunk(i, d, m)
-            for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+            _stored_chunk(i, d, m) for i, d, m in self._scan(["documents", "metadatas"], where)
         ]
         counts = Counter((c.source.id, c.source_hash) for c in stored)
         complete = [c for c in stored if counts[(c.source.id, c.source_hash)] == c.chunk_count]
         return sorted(complete, key=lambda c: (c.source.id, c.position))
 
+    def fetch(self, ids: list[str]) -> dict[str, StoredChunk]:
+        """The chunks with these ids that are still in the store, with their text: readers
+        fetch only the passages they return."""
+        found: dict[str, StoredChunk] = {}
+        for begin in range(0, len(ids), PAGE):
+            with self._guard:
+                collection = self.collection()
+                if collection is None:
+                    return found
+                got = collection.get(
+                    ids=ids[begin : begin + PAGE], include=["documents", "metadatas"]
+                )
+            for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                found[i] = _stored_chunk(i, d, m)
+        return found
+
     def sources(self) -> list[SourceRecord]:
-        """Every source in the store, complete or not (an interrupted ingest leaves some)."""
-        with self._guard:
-            collection = self.collection()
-            if collection is None:
-                return []
-            got = collection.get(include=["metadatas"])
+        """Every source in the store, complete or not (an interrupted ingest leaves some).
+
+        A metadata scan of the whole store: for ingest; readers use the saved registry.
+        """
         by_source: dict[str, list[dict[str, Any]]] = {}
-        for meta in got["metadatas"]:
+        for _, _, meta in self._scan(["metadatas"]):
             by_source.setdefault(str(meta["source_id"]), []).append(meta)
         records = []
         for metas in by_source.values():
