@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PORT ?= 8501
 
-.PHONY: setup browser ingest run chat test lint bench eval clean
+.PHONY: setup browser ingest run chat test lint bench bench-scale eval clean
 
 setup: $(STAMP)
 
@@ -42,6 +42,10 @@ eval: ingest
 
 bench: setup browser
 	$(BIN)/python -m bench
+
+# Section 6 alone (a 100,000-chunk library on a `chroma run` server; minutes to write).
+bench-scale: setup
+	$(BIN)/python -m bench scale
 
 clean:
 	rm -rf .parallax tests/artifacts

@@ -86,7 +86,7 @@ def ingest(
     """
     started = time.perf_counter()
     report = IngestReport()
-    with indexed_write(store):
+    with indexed_write(store) as write:
         articles = load()
         existing = {record.meta.id: record for record in store.sources()}
         pending: list[PreparedSource] = []
@@ -123,6 +123,7 @@ def ingest(
             for source_id in sorted(set(existing) - wanted):
                 store.delete_source(source_id)
                 report.removed.append(source_id)
+        write.changed = bool(pending or report.removed)
     report.seconds = time.perf_counter() - started
     return report
 

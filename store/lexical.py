@@ -212,8 +212,16 @@ class LexicalIndex:
         return [(ids[i].decode(), float(scores[i])) for i in top if scores[i] > 0]
 
 
+@dataclass
+class IndexedWrite:
+    """What the body of `indexed_write` tells it: set `changed` False when it wrote and
+    deleted nothing, and the previous generation's index is reused instead of rebuilt."""
+
+    changed: bool = True
+
+
 @contextmanager
-def indexed_write(store: ChunkStore) -> Iterator[None]:
+def indexed_write(store: ChunkStore) -> Iterator[IndexedWrite]:
     """The store's write lock; when the body succeeds, the lexical index of the result is
     built and saved under the generation the write produces, before the lock is released.
 
@@ -225,6 +233,7 @@ def indexed_write(store: ChunkStore) -> Iterator[None]:
     """
     root = store.index_path
     staged: list[Path] = []
+    write = IndexedWrite()
 
     def publish() -> None:
         if staged:
@@ -232,12 +241,29 @@ def indexed_write(store: ChunkStore) -> Iterator[None]:
 
     with store.write_lock(on_commit=publish):
         previous = store.generation()
+        kept = root / folder_name(previous)
+        marker = root / (kept.name + _WRITING)
+        interrupted = marker.exists()  # an earlier write on top of it never finished
         root.mkdir(parents=True, exist_ok=True)
-        (root / (folder_name(previous) + _WRITING)).touch()
-        yield
+        marker.touch()
+        yield write
         staging = root / f"{_STAGING}{uuid.uuid4().hex}"
-        LexicalIndex.build(store.chunks()).save(staging)
+        if not write.changed and not interrupted and (kept / REGISTRY).is_file():
+            _link_copy(kept, staging)
+        else:
+            LexicalIndex.build(store.chunks()).save(staging)
         staged.append(staging)
+
+
+def _link_copy(source: Path, target: Path) -> None:
+    """The files of an unchanged generation's index under a new folder, as hard links
+    (copies where the file system has none): a no-op ingest costs no rebuild."""
+    target.mkdir()
+    for path in source.iterdir():
+        try:
+            os.link(path, target / path.name)
+        except OSError:
+            shutil.copy2(path, target / path.name)
 
 
 def _publish(root: Path, staging: Path, generation: Generation, previous: Generation) -> None:

@@ -192,6 +192,20 @@ def test_the_writer_keeps_the_current_and_previous_generations_only(
     assert folders == sorted(folder_name(g) for g in generations[-2:])
 
 
+def test_a_no_op_ingest_reuses_the_saved_index(settings: Settings) -> None:
+    assistant = Assistant(settings, HashingEmbedder())
+    assistant.ingest()
+    first = assistant.store.index_path / folder_name(assistant.store.generation())
+    report = assistant.ingest()
+    assert report.unchanged == ["zanzibar-talks"] and not report.added
+    second = assistant.store.index_path / folder_name(assistant.store.generation())
+    assert second != first
+    assert (second / "sources.json").stat().st_ino == (first / "sources.json").stat().st_ino
+    assert [s.meta.id for s in Assistant(settings, HashingEmbedder()).sources()] == [
+        "zanzibar-talks"
+    ]
+
+
 def test_a_store_without_a_saved_index_is_indexed_in_memory(settings: Settings) -> None:
     writer = Assistant(settings, HashingEmbedder())
     writer.ingest()
