@@ -21,7 +21,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -73,14 +72,19 @@ print(json.dumps({"sources": len(sources), "asked": len(questions)}))
 """
 
 
-@dataclass
-class Scale:
-    """One library measured the way the app reads it; `label` names it in the rows."""
+class Precomputed:
+    """An embedder whose query vectors were computed beforehand, for a what-if row: embedding
+    a question costs the same at any library size, so timing without it shows what grows."""
 
-    label: str
-    chunks: int
-    text_mb: float
-    rows: list[Row]
+    def __init__(self, embedder: Embedder, queries: list[str]) -> None:
+        self.name = embedder.name
+        self._vectors = {q: embedder.embed_query(q) for q in set(queries)}
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._vectors[text]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        raise NotImplementedError("only questions are embedded in the what-if row")
 
 
 class Writer:
@@ -224,6 +228,18 @@ def measure_reader(
             pct(samples, 95) < 0.150,
         ),
     ]
+    precomputed = Retriever(
+        assistant.store, Precomputed(embedder, queries), settings.relevance_floor
+    )
+    store_side = latencies(lambda q: precomputed.retrieve(q, 8), queries)
+    rows.append(
+        Row(
+            SECTION,
+            "what-if, not shipped: Retriever.retrieve with query vectors precomputed "
+            f"(only the stages that grow with the library), {label}",
+            p50_p95(store_side),
+        )
+    )
     rows.append(
         Row(SECTION, f"stages at {label} (p50)", breakdown(assistant.retriever, queries[:30]))
     )
