@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(HASH)
 BENCH_STAMP := $(VENV)/.bench-$(HASH)
 PORT ?= 8501
 
-.PHONY: setup browser ingest run app chat check test lint bench eval clean
+.PHONY: setup browser ingest run app chat check test lint bench bench-scale eval clean
 
 setup: $(STAMP)
 
@@ -55,6 +55,10 @@ $(BENCH_STAMP): $(STAMP)
 
 bench: $(BENCH_STAMP) browser
 	$(BIN)/python -m bench
+
+# Section 6 alone (a 100,000-chunk library on a `chroma run` server; minutes to write).
+bench-scale: setup
+	$(BIN)/python -m bench scale
 
 clean:
 	rm -rf .parallax tests/artifacts

@@ -11,22 +11,23 @@ never because an outlet is missing.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import bm25s
 import numpy as np
-import Stemmer
 
 from assistant.coverage import Coverage, LexicalStats, judge
 from assistant.records import Passage, Source
 from store.articles import SourceMeta
 from store.chroma_store import ChunkStore, StoredChunk
 from store.embeddings import Embedder
+from store.lexical import Generation, LexicalIndex, tokenize
+
+log = logging.getLogger("parallax")
 
 CANDIDATES = 40
 # Share of the dense similarity in a passage's relevance (the rest is BM25's).
@@ -39,50 +40,39 @@ NEW_SOURCE_BONUS = 0.08
 # of a picked passage loses DUPLICATE_PENALTY of its relevance, a near copy proportionally less.
 DUPLICATE_SIMILARITY = 0.8
 DUPLICATE_PENALTY = 0.5
-
-_stemmer = Stemmer.Stemmer("english")
 # Capitalised words and numbers: names, places, years.
 _NAME_LIKE = re.compile(r"\b(?:[A-Z][\w'’-]*|\d[\d,.]*\d|\d)\b")
 
 
-def tokenize(texts: list[str]) -> list[list[str]]:
-    return bm25s.tokenize(
-        texts, stopwords="en", stemmer=_stemmer.stemWords, return_ids=False, show_progress=False
-    )
-
-
 @dataclass(frozen=True)
 class Snapshot:
-    """The complete sources at one store generation, with their BM25 index."""
+    """The complete sources at one store generation: their saved BM25 index and registry,
+    memory-mapped. No chunk text: the retriever fetches it for the passages it returns."""
 
-    generation: int
-    chunks: list[StoredChunk]
-    by_id: dict[str, int]
-    bm25: bm25s.BM25 | None
-    source_of: np.ndarray  # source id per chunk, for restricting BM25 hits
+    generation: Generation
+    index: LexicalIndex
+
+    @property
+    def size(self) -> int:
+        """Chunks visible at this generation."""
+        return self.index.size
+
+    @property
+    def source_of(self) -> Mapping[str, str]:
+        """Chunk id -> source id of every visible chunk (a chunk of a source still being
+        written is not in it)."""
+        return self.index.source_of
 
     @property
     def sources(self) -> list[tuple[SourceMeta, int]]:
-        """Each visible source with its chunk count, derived once per generation."""
-        counts = Counter(c.source.id for c in self.chunks)
-        metas = {c.source.id: c.source for c in self.chunks}
-        return [(metas[i], counts[i]) for i in sorted(metas)]
-
-    def lexical_stats(self, tokens: list[str]) -> LexicalStats:
-        """Document frequencies of `tokens`, straight from the index (posting counts)."""
-        if self.bm25 is None:
-            return LexicalStats({}, 0)
-        indptr = np.append(self.bm25.scores["indptr"], len(self.bm25.scores["data"]))
-        vocab = self.bm25.vocab_dict
-        return LexicalStats(
-            {t: int(indptr[vocab[t] + 1] - indptr[vocab[t]]) for t in tokens if t in vocab},
-            len(self.chunks),
-        )
+        """Each visible source with its chunk count, from the generation's registry."""
+        return [(s.meta, s.chunks) for s in self.index.sources]
 
 
 @dataclass(frozen=True)
 class Candidate:
-    chunk: StoredChunk
+    chunk_id: str
+    source_id: str
     similarity: float  # cosine with the query
     lexical: float  # BM25 score
     relevance: float = 0.0
@@ -106,20 +96,21 @@ def select(
 
     def value(c: Candidate) -> float:
         v = c.relevance
-        vector = vectors.get(c.chunk.id)
+        vector = vectors.get(c.chunk_id)
         if picked and vector is not None:
             overlap = max(
-                float(vector @ vectors[p.chunk.id]) for p in picked if p.chunk.id in vectors
+                (float(vector @ vectors[p.chunk_id]) for p in picked if p.chunk_id in vectors),
+                default=0.0,
             )
             v -= DUPLICATE_PENALTY * max(0.0, overlap - duplicate) / (1 - duplicate)
-        if c.chunk.source.id not in sources and c.relevance >= near_best * best:
+        if c.source_id not in sources and c.relevance >= near_best * best:
             v += bonus
         return v
 
     while remaining and len(picked) < k:
         choice = max(remaining, key=value)
         picked.append(choice)
-        sources.add(choice.chunk.source.id)
+        sources.add(choice.source_id)
         remaining.remove(choice)
     return picked
 
@@ -137,23 +128,28 @@ class Retriever:
         self._lock = threading.Lock()
 
     def snapshot(self) -> Snapshot:
-        """Rebuilt only when some ingest (in any process) changed the store."""
+        """Reopened only when some ingest (in any process) changed the store: the writer
+        saved that generation's index, so this maps files instead of reading every chunk.
+        A store with no saved index (written before indexes were saved) is indexed here,
+        in memory, once per generation."""
         generation = self.store.generation()
         with self._lock:
             if self._snapshot is None or self._snapshot.generation != generation:
-                chunks = self.store.chunks()
-                bm25 = None
-                if chunks:
-                    bm25 = bm25s.BM25()
-                    bm25.index(tokenize([c.text for c in chunks]), show_progress=False)
-                self._snapshot = Snapshot(
-                    generation=generation,
-                    chunks=chunks,
-                    by_id={c.id: i for i, c in enumerate(chunks)},
-                    bm25=bm25,
-                    source_of=np.array([c.source.id for c in chunks]),
-                )
+                index = LexicalIndex.open(self.store.index_path, generation)
+                if index is None:
+                    log.warning(
+                        "No saved search index for this store generation in %s: building it "
+                        "in memory. Run `parallax ingest` to save one.",
+                        self.store.index_path,
+                    )
+                    index = LexicalIndex.build(self.store.chunks())
+                self._snapshot = Snapshot(generation=generation, index=index)
             return self._snapshot
+
+    def fetch(self, chunk_ids: list[str]) -> dict[str, StoredChunk]:
+        """The stored chunks (with text) of the ids retrieval returns; an id whose source
+        was deleted since the snapshot is missing."""
+        return self.store.fetch(chunk_ids)
 
     def retrieve(
         self,
@@ -173,65 +169,65 @@ class Retriever:
         snap = self.snapshot()
         metadata = set(tokenize([" ".join(names)])[0]) if names else set()
         tokens = [t for t in tokenize([query])[0] if t not in metadata]
-        names = set(tokenize([" ".join(_NAME_LIKE.findall(query))])[0])
-        stats = snap.lexical_stats(tokens)
-        if not snap.chunks:
-            return [], judge(0.0, tokens, names, [], stats, 0.0, self.embedder.similarity_bounds)
+        name_tokens = set(tokenize([" ".join(_NAME_LIKE.findall(query))])[0])
+        stats = LexicalStats(snap.index.doc_freq(tokens), snap.size)
+        bounds = self.embedder.similarity_bounds
+        if not snap.size:
+            return [], judge(0.0, tokens, name_tokens, [], stats, 0.0, bounds)
         clock.lap("snapshot")
         query_vector = np.asarray(self.embedder.embed_query(query))
         clock.lap("embed")
         dense = [
             i
             for i, _ in self.store.query(query_vector.tolist(), CANDIDATES, source_ids)
-            if i in snap.by_id  # a chunk of a source still being written is not visible yet
+            if i in snap.source_of  # a chunk of a source still being written is not visible yet
         ]
         clock.lap("dense")
-        bm25_scores = self._bm25(snap, tokens, source_ids)
-        lexical = [
-            snap.chunks[i].id for i in np.argsort(-bm25_scores)[:CANDIDATES] if bm25_scores[i] > 0
-        ]
+        bm25 = snap.index.scores(tokens, source_ids)
+        lexical = snap.index.top(bm25, CANDIDATES)
         clock.lap("bm25")
         ids = list(dict.fromkeys(dense + lexical))
         if not ids:
-            return [], judge(0.0, tokens, names, [], stats, 0.0, self.embedder.similarity_bounds)
+            return [], judge(0.0, tokens, name_tokens, [], stats, 0.0, bounds)
         vectors = {i: np.asarray(v, dtype=np.float32) for i, v in self.store.vectors(ids).items()}
         candidates = [
             Candidate(
-                chunk=snap.chunks[snap.by_id[i]],
+                chunk_id=i,
+                source_id=snap.source_of[i],
                 similarity=float(vectors[i] @ query_vector) if i in vectors else 0.0,
-                lexical=float(bm25_scores[snap.by_id[i]]),
+                lexical=snap.index.score_of(bm25, i),
             )
             for i in ids
         ]
         dense_scaled = _scaled([max(c.similarity, 0.0) for c in candidates])
         lexical_scaled = _scaled([c.lexical for c in candidates])
         candidates = [
-            Candidate(c.chunk, c.similarity, c.lexical, DENSE_WEIGHT * d + (1 - DENSE_WEIGHT) * b)
+            Candidate(
+                c.chunk_id,
+                c.source_id,
+                c.similarity,
+                c.lexical,
+                DENSE_WEIGHT * d + (1 - DENSE_WEIGHT) * b,
+            )
             for c, d, b in zip(candidates, dense_scaled, lexical_scaled, strict=True)
         ]
         picked = select(candidates, vectors, k)
-        passages = [_passage(c, rank) for rank, c in enumerate(picked, start=1)]
+        clock.lap("select")
+        chunks = self.fetch([c.chunk_id for c in picked])
+        picked = [c for c in picked if c.chunk_id in chunks]
+        passages = [_passage(chunks[c.chunk_id], c, rank) for rank, c in enumerate(picked, 1)]
         agreement = len(set(dense[:5]) & set(lexical[:5])) / 5
         coverage = judge(
             max(c.similarity for c in candidates),
             tokens,
-            names,
-            [tokenize([c.chunk.text])[0] for c in picked[:3]],
+            name_tokens,
+            [tokenize([p.text])[0] for p in passages[:3]],
             stats,
             agreement,
-            self.embedder.similarity_bounds,
+            bounds,
         )
-        clock.lap("select")
+        clock.lap("fetch")
         return passages, coverage
-
-    def _bm25(self, snap: Snapshot, tokens: list[str], source_ids: list[str] | None) -> np.ndarray:
-        """BM25 score of every visible chunk (zero outside the scope)."""
-        if snap.bm25 is None or not tokens:
-            return np.zeros(len(snap.chunks))
-        scores = snap.bm25.get_scores(tokens)
-        if source_ids:
-            scores = np.where(np.isin(snap.source_of, source_ids), scores, 0.0)
-        return scores
 
 
 class _Stages:
@@ -248,8 +244,7 @@ class _Stages:
             self._last = now
 
 
-def _passage(candidate: Candidate, rank: int) -> Passage:
-    chunk = candidate.chunk
+def _passage(chunk: StoredChunk, candidate: Candidate, rank: int) -> Passage:
     meta = chunk.source
     return Passage(
         chunk_id=chunk.id,

@@ -70,6 +70,7 @@ class Assistant:
             path=None if settings.chroma_host else settings.chroma_path,
             host=settings.chroma_host,
             port=settings.chroma_port,
+            index_path=settings.index_dir,
         )
         self.library = Library(
             settings.library_dir, settings.articles_dir, int(settings.max_file_mb * 1e6)

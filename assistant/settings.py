@@ -105,6 +105,14 @@ class Settings(BaseSettings):
         validation_alias="PARALLAX_CHROMA_PORT",
         description="Port of the Chroma server.",
     )
+    index_dir: Path | None = Field(
+        None,
+        validation_alias="PARALLAX_INDEX_DIR",
+        description=(
+            "Folder of the saved search indexes, one per store generation; default: beside "
+            "the store's write lock. With a Chroma server, every app process must read it."
+        ),
+    )
     embedding_model: str = Field(
         "all-MiniLM-L6-v2",
         pattern=r"^(all-MiniLM-L6-v2|hashing|openai:\S+)$",

@@ -2,4 +2,4 @@ import sys
 
 from bench.run import main
 
-sys.exit(main())
+sys.exit(main(sys.argv[1:]))

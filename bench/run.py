@@ -13,9 +13,10 @@ from pathlib import Path
 
 from assistant.settings import REPO_ROOT
 from bench.ask import bench_ask
-from bench.common import Row, log, machine, render
-from bench.ingest import bench_ingest
-from bench.retrieval import bench_shipped, bench_synthetic, build_synthetic
+from bench.common import Row, child_env, log, machine, render
+from bench.ingest import Shipped, bench_ingest
+from bench.retrieval import Synthetic, bench_shipped, bench_synthetic, build_synthetic
+from bench.scale import bench_scale, measure_reader
 from bench.startup import bench_app, bench_cli
 from bench.tutorial import BOILERPLATE_DEFINITION, bench_tutorial
 
@@ -31,6 +32,35 @@ def guarded(section: str, name: str, fn: Callable[[], list[Row]]) -> list[Row]:
         return [Row(section, name, f"not measured: {type(exc).__name__}: {exc}"[:300])]
 
 
+def scale_section(
+    tmp: Path, shipped: Shipped, synthetic: Synthetic | None, notes: list[str]
+) -> list[Row]:
+    """Section 6: the reader-side rows of the 20k store beside the same rows at 100k."""
+    twenty: list[Row] = []
+    if synthetic is not None:
+        syn = synthetic
+        settings = shipped.settings.model_copy(
+            update={"chroma_path": syn.root / "chroma", "library_dir": syn.root / "library"}
+        )
+        label = f"{syn.chunks // 1000}k chunks"
+        twenty = guarded(
+            "6 scale",
+            f"reader at {label}",
+            lambda: measure_reader(
+                settings, child_env(syn.root), syn.root, shipped.embedder, label
+            ),
+        )
+    try:
+        writer, hundred, note = bench_scale(tmp, shipped.embedder)
+    except Exception as exc:
+        traceback.print_exc(file=sys.stderr)
+        return [*twenty, Row("6 scale", "100k library", f"not measured: {exc}"[:300])]
+    notes.append(note)
+    if len(twenty) != len(hundred):
+        return writer + twenty + hundred
+    return writer + [row for pair in zip(twenty, hundred, strict=True) for row in pair]
+
+
 def commit() -> str:
     try:
         out = subprocess.run(
@@ -41,7 +71,15 @@ def commit() -> str:
         return "unknown"
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bench` runs every section; `python -m bench scale` only section 6."""
+    if argv:
+        if argv != ["scale"]:
+            print("usage: python -m bench [scale]", file=sys.stderr)
+            return 2
+        from bench import scale
+
+        return scale.main()
     started = time.perf_counter()
     before = machine()
     rows: list[Row] = []
@@ -101,8 +139,9 @@ def main() -> int:
                 ),
             )
         rows += guarded("4 start-up", "app", lambda: bench_app(shipped.root))
+        rows += scale_section(tmp, shipped, synthetic, notes)
 
-    order = ["1", "2", "3", "4", "5"]
+    order = ["1", "2", "3", "4", "5", "6"]
     rows.sort(key=lambda r: order.index(r.section[0]))
     after = machine()
     header = [

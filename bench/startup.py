@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -52,15 +53,18 @@ with open(sys.argv[1], "w") as f:
 """
 
 
-def run_child(args: list[str], root: Path) -> tuple[float, int, float, str, str]:
-    """(wall s, exit code, peak RSS MiB, stdout, stderr) of one child process."""
+def run_child(
+    args: list[str], root: Path, env: dict[str, str] | None = None
+) -> tuple[float, int, float, str, str]:
+    """(wall s, exit code, peak RSS MiB, stdout, stderr) of one child process, by default
+    over the embedded store in `root`."""
     result = root / "child-result.json"
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         subprocess.run(
-            [str(PYTHON), "-c", _LAUNCHER, str(result), *args],
+            [sys.executable, "-c", _LAUNCHER, str(result), *args],
             stdout=out,
             stderr=err,
-            env=child_env(root),
+            env=env or child_env(root),
             cwd=root,
             check=True,
         )

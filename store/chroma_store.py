@@ -53,6 +53,8 @@ SCHEMA_VERSION = 1
 _WRITE_BATCH = 1000
 _BUSY_SECONDS = 30.0  # how long an SQLite check waits for a writer's transaction to end
 T = TypeVar("T")
+# Rows per get(): a local get() binds one SQL variable per row and fails past 32,766.
+PAGE = 5000
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ class ChunkStore:
         path: Path | None = None,
         host: str | None = None,
         port: int = 8000,
+        index_path: Path | None = None,
     ) -> None:
         self.model = model
         self.path = path
@@ -103,6 +106,8 @@ class ChunkStore:
         self.port = port
         self.location = f"http://{host}:{port}" if host else str(path)
         self._lock_path = lock_path
+        # Saved lexical indexes (store/lexical.py): beside the write lock unless configured.
+        self.index_path = index_path or lock_path.parent / f"{lock_path.stem}.index"
         self._lock_timeout = lock_timeout
         self._name = collection_name(model)
         self._guard = threading.RLock()  # one client, shared by threads; reopen is exclusive
@@ -112,6 +117,7 @@ class ChunkStore:
         self._own_generation = -1
         self._writer: int | None = None  # the thread holding the write lock, if any
         self._depth = 0  # nested write_lock() calls of that thread
+        self._on_commit: list[Callable[[], None]] = []  # what nested holds run at the end
         self._empty_sources: dict[str, str] | None = None  # to store with the next generation
 
     # ---- opening -------------------------------------------------------------------
@@ -316,32 +322,39 @@ class ChunkStore:
             lock.release()
 
     @contextmanager
-    def write_lock(self) -> Iterator[None]:
+    def write_lock(self, on_commit: Callable[[], None] | None = None) -> Iterator[None]:
         """Exclusive across processes: two writers corrupt an embedded store, and two
         library writers lose each other's manifest entries.
 
         Re-entrant within a thread, so one hold can span a library change and the ingest
-        that follows it; the generation is bumped once, when the outermost hold ends.
+        that follows it; the generation is bumped once, when the outermost hold ends, and
+        then each `on_commit` given by a hold that succeeded runs, still under the lock.
         """
         with self._guard:
             if self._writer == threading.get_ident():
                 self._depth += 1
                 try:
                     yield
+                    if on_commit:
+                        self._on_commit.append(on_commit)
                 finally:
                     self._depth -= 1
                 return
             with self._file_lock():
                 self._writer = threading.get_ident()
+                self._on_commit = []
                 try:
                     with suppress(ModelMismatchError, StoreUnavailableError):  # rebuild fixes
                         self.generation()  # a client left stale by another writer must not write
                     yield
                     with self._chroma_errors("written"):
                         self._bump_generation()
+                    for commit in [*self._on_commit, *([on_commit] if on_commit else [])]:
+                        commit()
                 finally:
                     self._writer = None
                     self._empty_sources = None
+                    self._on_commit = []
 
     @contextmanager
     def _chroma_errors(self, done: str) -> Iterator[None]:
@@ -447,27 +460,60 @@ class ChunkStore:
                 self.generation()  # a store another process finished meanwhile is not empty
             return self._read(lambda c: c.count() == 0, True)
 
+    def _scan(self, include: list[str], where: dict[str, Any] | None = None) -> Iterator[Any]:
+        """Every matching row in pages of PAGE: no get() returns the whole collection."""
+        offset = 0
+        while True:
+            with self._guard:
+                collection = self.collection()
+                if collection is None:
+                    return
+                page = collection.get(where=where, include=include, limit=PAGE, offset=offset)
+            metadatas = page["metadatas"]
+            documents = page["documents"] if "documents" in include else [None] * len(metadatas)
+            yield from zip(page["ids"], documents, metadatas, strict=True)
+            if len(page["ids"]) < PAGE:
+                return
+            offset += PAGE
+
     def chunks(self, source_id: str | None = None) -> list[StoredChunk]:
-        """Every chunk of complete sources, in source and position order."""
+        """Every chunk of complete sources, in source and position order.
+
+        Scans the whole store (with its text): for ingest's index build and for one source's
+        chunks; readers use the saved index (store/lexical.py) and `fetch`.
+        """
         where = {"source_id": source_id} if source_id else None
-        got = self._read(lambda c: c.get(where=where, include=["documents", "metadatas"]), None)
-        if got is None:
-            return []
         stored = [
-            _stored_chunk(i, d, m)
-            for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+            _stored_chunk(i, d, m) for i, d, m in self._scan(["documents", "metadatas"], where)
         ]
         counts = Counter((c.source.id, c.source_hash) for c in stored)
         complete = [c for c in stored if counts[(c.source.id, c.source_hash)] == c.chunk_count]
         return sorted(complete, key=lambda c: (c.source.id, c.position))
 
+    def fetch(self, ids: list[str]) -> dict[str, StoredChunk]:
+        """The chunks with these ids that are still in the store, with their text: readers
+        fetch only the passages they return."""
+        found: dict[str, StoredChunk] = {}
+        for begin in range(0, len(ids), PAGE):
+            with self._guard:
+                collection = self.collection()
+                if collection is None:
+                    return found
+                got = collection.get(
+                    ids=ids[begin : begin + PAGE], include=["documents", "metadatas"]
+                )
+            for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                found[i] = _stored_chunk(i, d, m)
+        return found
+
     def sources(self) -> list[SourceRecord]:
-        """Every source in the store, complete or not (an interrupted ingest leaves some)."""
-        got = self._read(lambda c: c.get(include=["metadatas"]), None, ready_only=False)
-        if got is None:
-            return []
+        """Every source in the store, complete or not (an interrupted ingest leaves some).
+
+        A metadata scan of the whole store, in pages: for ingest; readers use the saved
+        registry (store/lexical.py).
+        """
         by_source: dict[str, list[dict[str, Any]]] = {}
-        for meta in got["metadatas"]:
+        for _, _, meta in self._scan(["metadatas"]):
             by_source.setdefault(str(meta["source_id"]), []).append(meta)
         records = []
         for metas in by_source.values():

@@ -3,7 +3,8 @@
 A source's hash covers its cleaned text, metadata and chunking parameters, so unchanged
 sources are skipped without loading the embedding model, changed ones are replaced, and
 sources that left the library are deleted. An ingest killed midway leaves incomplete
-sources, which readers ignore and the next ingest redoes.
+sources, which readers ignore and the next ingest redoes. Each ingest ends by saving the
+BM25 index and source registry of the result (store/lexical.py) for readers to map.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from store.chroma_store import ChunkStore
 from store.chunking import CHUNK_OVERLAP, CHUNK_SIZE, Chunk, chunk_text, content_hash
 from store.cleaning import CleanedText, clean
 from store.embeddings import Embedder
+from store.lexical import indexed_write
 
 Progress = Callable[[int, int], None]  # (chunks embedded so far, total)
 
@@ -80,11 +82,12 @@ def ingest(
     """Bring the store in line with the articles `load` returns, under the write lock.
 
     The library is read inside the lock: an ingest that waited for another one must see
-    what that one added, or it would delete it again.
+    what that one added, or it would delete it again. The lexical index readers use is
+    rebuilt and saved for the new generation before the lock is released.
     """
     started = time.perf_counter()
     report = IngestReport()
-    with store.write_lock():
+    with indexed_write(store) as write:
         articles = load()
         existing = {record.meta.id: record for record in store.sources()}
         reported_empty = store.empty_sources()
@@ -129,6 +132,7 @@ def ingest(
             for source_id in sorted(set(existing) - wanted):
                 store.delete_source(source_id)
                 report.removed.append(source_id)
+        write.changed = bool(pending or report.removed)
     report.seconds = time.perf_counter() - started
     return report
 

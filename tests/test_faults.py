@@ -19,6 +19,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import chromadb.api.models.Collection as chroma_collection
 import pytest
@@ -559,10 +560,10 @@ def test_ingest_that_waited_for_the_lock_keeps_what_the_other_ingest_added(
     real_lock = waiter.store.write_lock
 
     @contextlib.contextmanager
-    def held_elsewhere() -> Iterator[None]:
+    def held_elsewhere(**options: Any) -> Iterator[None]:
         waiting.set()  # as if another process held the lock until `go`
         assert go.wait(30)
-        with real_lock():
+        with real_lock(**options):
             yield
 
     monkeypatch.setattr(waiter.store, "write_lock", held_elsewhere)

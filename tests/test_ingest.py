@@ -23,6 +23,7 @@ from assistant.settings import REPO_ROOT, Settings
 from store.embeddings import HashingEmbedder
 from store.errors import ModelMismatchError, ParallaxError, StoreLockedError, StoreUnavailableError
 from store.ingest import prepare
+from store.lexical import indexed_write
 from tests.conftest import QUOKKA_ARTICLE
 
 SHIPPED = REPO_ROOT / "articles"
@@ -437,7 +438,9 @@ def test_source_missing_a_chunk_is_hidden_and_repaired(settings: Settings) -> No
     target = "hot-air-escalate-to-de-escalate"
     reader = Assistant(settings, HashingEmbedder())
     victim = raw_ids(reader, target)[1]
-    reader.store.collection().delete(ids=[victim])
+    with pytest.raises(RuntimeError), indexed_write(reader.store):  # a write that lost a chunk
+        reader.store.collection().delete(ids=[victim])
+        raise RuntimeError("killed mid-write")
     _assert_hidden_then_repaired(reader, target)
 
 

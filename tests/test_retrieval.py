@@ -14,8 +14,6 @@ from assistant.errors import EmptyQuestionError, UnknownSourceError
 from assistant.evaluation import RetrievalScore, load_questions, normalize
 from assistant.retrieval import NEAR_BEST, NEW_SOURCE_BONUS, Candidate, select
 from assistant.service import Assistant
-from store.articles import SourceMeta
-from store.chroma_store import StoredChunk
 
 DEV_QUESTIONS = Path(__file__).resolve().parent / "dev_questions.jsonl"
 NATION = "the-nation-us-engagement-essential"
@@ -26,9 +24,7 @@ HOT_AIR = "hot-air-escalate-to-de-escalate"
 
 
 def candidate(chunk_id: str, relevance: float) -> Candidate:
-    source = SourceMeta(chunk_id[0], "T", "O")
-    chunk = StoredChunk(chunk_id, "text", source, 0, 0, 4, "h", 1)
-    return Candidate(chunk, relevance, relevance, relevance)
+    return Candidate(chunk_id, chunk_id[0], relevance, relevance, relevance)
 
 
 def orthogonal(*ids: str) -> dict[str, np.ndarray]:
@@ -37,7 +33,7 @@ def orthogonal(*ids: str) -> dict[str, np.ndarray]:
 
 def picks(scores: dict[str, float], k: int, vectors: dict | None = None) -> list[str]:
     chosen = select([candidate(i, s) for i, s in scores.items()], vectors or orthogonal(*scores), k)
-    return [c.chunk.id for c in chosen]
+    return [c.chunk_id for c in chosen]
 
 
 def test_one_article_that_answers_keeps_its_best_passages_first() -> None:
