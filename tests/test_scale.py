@@ -3,7 +3,6 @@ map the writer's saved BM25 index and registry instead of reading every chunk.""
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -13,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import cli
 from assistant.service import Assistant
 from assistant.settings import Settings
 from store import chroma_store
@@ -23,7 +21,7 @@ from store.chunking import Chunk, chunk_id, content_hash
 from store.embeddings import HashingEmbedder
 from store.ingest import ingest
 from store.lexical import LexicalIndex, folder_name, indexed_write
-from tests.conftest import QUOKKA_ARTICLE
+from tests.conftest import QUOKKA_ARTICLE, CliRunner
 from tests.processes import chroma_server, clean_env
 
 SQLITE_VARIABLE_LIMIT = 32_766
@@ -81,6 +79,7 @@ def write_tiny_sources(store: ChunkStore, sources: int, per_source: int) -> None
             store.replace_source(meta.id, chunks, vectors, content_hash(meta.id))
 
 
+@pytest.mark.slow  # writes 33,000 chunks
 def test_a_library_past_the_sql_variable_limit_lists_and_retrieves(
     settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -95,8 +94,17 @@ def test_a_library_past_the_sql_variable_limit_lists_and_retrieves(
     assert report.added == ["hedgehog-post"]
     assert len(assistant.store.sources()) == sources + 1
 
-    assert cli.main(["sources", "--json"], lambda: settings) == 0
-    listed = {s["id"]: s["chunks"] for s in json.loads(capsys.readouterr().out)}
+    runner = CliRunner(
+        settings.library_dir.parent,
+        {
+            "PARALLAX_ARTICLES_DIR": str(settings.articles_dir),
+            "PARALLAX_LIBRARY_DIR": str(settings.library_dir),
+            "PARALLAX_CHROMA_PATH": str(settings.chroma_path),
+            "PARALLAX_EMBEDDING_MODEL": "hashing",
+            "PARALLAX_LLM": "off",
+        },
+    )
+    listed = {s["id"]: s["chunks"] for s in runner.json("sources", "--json")}
     assert len(listed) == sources + 1
     assert listed["tiny-0329"] == per_source
 
