@@ -2,6 +2,7 @@
 
 from assistant.answering import AnswerStream
 from assistant.citations import format_references
+from assistant.conversations import ChatSettings, Conversations, Summary, Turn
 from assistant.errors import (
     EmptyQuestionError,
     LLMAuthError,
@@ -14,7 +15,14 @@ from assistant.errors import (
     StoreUnavailableError,
     UnknownSourceError,
 )
-from assistant.export import conversation_markdown, text_fragment_url
+from assistant.export import (
+    ExportHeader,
+    conversation_markdown,
+    redact,
+    safe_url,
+    text_fragment_url,
+)
+from assistant.models import available_models
 from assistant.records import Answer, Citation, Disagreement, Passage, Position, Retrieval
 from assistant.service import Assistant, SourceInfo
 from assistant.settings import Settings, settings_table
@@ -24,9 +32,12 @@ __all__ = [
     "Answer",
     "AnswerStream",
     "Assistant",
+    "ChatSettings",
     "Citation",
+    "Conversations",
     "Disagreement",
     "EmptyQuestionError",
+    "ExportHeader",
     "IngestReport",
     "LLMAuthError",
     "LLMError",
@@ -42,9 +53,14 @@ __all__ = [
     "SourceInfo",
     "StoreLockedError",
     "StoreUnavailableError",
+    "Summary",
+    "Turn",
     "UnknownSourceError",
+    "available_models",
     "conversation_markdown",
     "format_references",
+    "redact",
+    "safe_url",
     "settings_table",
     "text_fragment_url",
 ]
