@@ -28,9 +28,10 @@ from assistant.records import Passage, Source
 from assistant.settings import REPO_ROOT
 from tests.fake_openai import FakeOpenAI, Reply
 from tests.processes import clean_env, streamlit_app
-from tests.test_ui_apptest import EU, first_sentence, source_blocks
+from tests.test_ui_apptest import EU, disagreement_reply, first_sentence, source_blocks
 
 pytestmark = pytest.mark.browser
+expect.set_options(timeout=120_000)  # a condition, not a delay: the machine is shared
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -291,14 +292,14 @@ def test_extractive_chat_chips_sources_persistence_and_upload(store: Path, tmp_p
         suggestion = page.locator(".st-key-suggest-0 button").first
         asked = suggestion.inner_text().strip()
         suggestion.click()
-        page.wait_for_selector(".st-key-sources-1, .st-key-failed-1")
+        page.wait_for_selector(".st-key-turn-1")
         wait_idle(page)
         expect(page.locator(MESSAGES).nth(2)).to_contain_text(asked)
         shot(page, "04-suggestion-asked")
 
         # A reload reopens the conversation, with its settings.
         page.reload()
-        page.wait_for_selector(".st-key-sources-1")
+        page.wait_for_selector(".st-key-turn-1")
         wait_idle(page)
         expect(page.locator(MESSAGES).nth(0)).to_contain_text(EU)
         expect(page.locator(MESSAGES).nth(2)).to_contain_text(asked)
@@ -338,6 +339,38 @@ def test_extractive_chat_chips_sources_persistence_and_upload(store: Path, tmp_p
         expect(popover.locator("mark.px-quote")).to_be_visible()
         expect(popover).to_contain_text("<script>alert(1)</script>")  # shown, not run
         shot(page, "07-new-article-passage")
+    assert_local(requests)
+
+
+def test_llm_disagreement_block(store: Path) -> None:
+    requests: list[str] = []
+    with FakeOpenAI() as fake:
+
+        def reply() -> Reply:
+            prompt = fake.chat_requests()[-1].body["messages"][-1]["content"]
+            return Reply(text=disagreement_reply(prompt))
+
+        fake.next_reply = reply  # type: ignore[method-assign]
+        llm = {"PARALLAX_LLM": "auto", "OPENAI_BASE_URL": fake.url, "OPENAI_API_KEY": KEY}
+        with streamlit(store, "llm", **llm) as url, browser_page(requests) as page:
+            open_app(page, url)
+            expect(page.locator(".st-key-intro")).to_contain_text("where the sources disagree")
+            ask(page, EU, 0)
+            block = page.locator(".st-key-disagree-0")
+            expect(block).to_contain_text("Where the sources disagree")
+            columns = block.locator('[data-testid="stColumn"]')
+            expect(columns).to_have_count(2)
+            expect(columns.nth(0)).to_contain_text("The Nation")
+            expect(columns.nth(1)).to_contain_text("Foreign Policy")
+            chips = page.locator(f"{MESSAGES} button.px-chip[popovertarget]")
+            assert chips.count() >= 4
+            chips.first.click()
+            expect(page.locator(".px-pop:popover-open mark.px-quote")).to_be_visible()
+            shot(page, "00-llm-answer-passage")  # the README's screenshot
+            page.keyboard.press("Escape")
+            block.scroll_into_view_if_needed()
+            shot(page, "08-llm-disagreement")
+        assert fake.chat_requests()
     assert_local(requests)
 
 
@@ -479,6 +512,7 @@ def test_phone_width_and_the_key_never_shown(store: Path) -> None:
             with page.expect_download() as download:
                 page.get_by_role("button", name="Export as Markdown").click()
             exported = Path(download.value.path()).read_text(encoding="utf-8")
+            (ARTIFACTS / "export-phone.md").write_text(exported, encoding="utf-8")
         assert KEY not in exported and "[redacted]" in exported
         assert "- Mode: LLM" in exported and "- Model: gpt-4o-mini" in exported
     assert_local(requests)
@@ -524,9 +558,7 @@ def request_log() -> Iterator[RequestLog]:
     log.close()
 
 
-def test_a_metadata_url_with_newlines_fetches_nothing(
-    store: Path, request_log: RequestLog
-) -> None:
+def test_a_metadata_url_with_newlines_fetches_nothing(store: Path, request_log: RequestLog) -> None:
     articles = store / "hostile-articles"
     articles.mkdir()
     (articles / "harbour.txt").write_text(ARTICLE, encoding="utf-8")
@@ -540,7 +572,7 @@ def test_a_metadata_url_with_newlines_fetches_nothing(
             store / "hostile",
             "hostile",
             PARALLAX_ARTICLES_DIR=str(articles),
-            ) as app,
+        ) as app,
         browser_page(requests) as page,
     ):
         open_app(page, app)

@@ -61,15 +61,25 @@ def page() -> None:
         submit(asked)
     start_next(scope)
     st.title("Parallax")
+    # Fixed slots: a slot no longer used is emptied at once, so nothing stale (the starters,
+    # the toolbar) stays on screen while an answer streams.
+    intro_slot, chat, bar = st.empty(), st.container(key="chat"), st.empty()
     turns = state.turns()
     if not turns and state.job() is None:
-        with st.container(key="intro"):
+        with intro_slot.container(key="intro"):
             intro(scope)
-    else:  # another block than the intro's: its starters vanish at once, not when the run ends
-        with st.container(key="chat"):
-            conversation(turns)
-    if turns and state.job() is None:
-        toolbar(scope)
+        no_sources_box(ready)
+        return
+    if state.job() is None:
+        with bar.container(horizontal=True, key="toolbar"):
+            toolbar(scope)
+    with chat:
+        conversation(turns)
+    no_sources_box(ready)
+
+
+def no_sources_box(ready: bool) -> None:
+    """With nothing to search, the chat box is shown disabled with the reason beside it."""
     if not ready:
         with st.container(key="ask-box"):
             st.warning(
@@ -84,12 +94,14 @@ def conversation(turns: list[Turn]) -> None:
     for i, turn in enumerate(turns):
         if pending is None or i != pending.position:
             show(turn, i)
-    if pending is not None:
-        live(pending)
+    slot = st.container()  # the pending answer, above the questions queued behind it
     for question in state.queue():
         with st.chat_message("user"):
             st.markdown(render.plain(question), unsafe_allow_html=True)
             st.caption("Queued: asked as soon as the answer above is complete.")
+    if pending is not None:
+        with slot:
+            live(pending)
 
 
 # ---- asking ------------------------------------------------------------------------------
@@ -273,17 +285,18 @@ def show(turn: Turn, position: int) -> None:
     key = str(position)
     with st.chat_message("user"):
         st.markdown(render.plain(turn.question), unsafe_allow_html=True)
-    with st.chat_message("assistant"):
+    with st.chat_message("assistant"), st.container(key=f"turn-{key}"):
         if turn.answer is None:
             failed(turn, position)
             return
         plan = state.plans().get(position)
         if plan is not None:
             searched(plan.scope, position)
-        removed = removed_sources(turn)
-        render.answer(turn.answer, key, removed)
-        if position == len(state.turns()) - 1:
-            follow_ups(turn, key)
+        render.answer(turn.answer, key, removed_sources(turn))
+        slot = st.empty()  # emptied, not left stale, once a later question is asked
+        if position == len(state.turns()) - 1 and state.job() is None:
+            with slot.container(horizontal=True, key=f"suggest-{key}"):
+                follow_ups(turn, key)
 
 
 def searched(scope: object, position: int) -> None:
@@ -334,33 +347,28 @@ def failed(turn: Turn, position: int) -> None:
 
 
 def follow_ups(turn: Turn, key: str) -> None:
-    suggestions = getattr(turn.answer, "suggestions", None) or []
-    if not suggestions:
-        return
-    with st.container(horizontal=True, key=f"suggest-{key}"):
-        for i, question in enumerate(suggestions):
-            st.button(
-                render.plain(question),
-                key=f"suggestion-{key}-{i}",
-                icon=":material/subdirectory_arrow_right:",
-                on_click=ask_later,
-                args=(question,),
-            )
+    for i, question in enumerate(turn.answer.suggestions if turn.answer else []):
+        st.button(
+            render.label(question),
+            key=f"suggestion-{key}-{i}",
+            icon=":material/subdirectory_arrow_right:",
+            on_click=ask_later,
+            args=(question,),
+        )
 
 
 def toolbar(scope: state.Scope) -> None:
-    with st.container(horizontal=True, key="toolbar"):
-        st.button("New chat", icon=":material/add_comment:", on_click=state.new_chat)
-        answers = state.answers()
-        if answers:
-            st.download_button(
-                "Export as Markdown",
-                data=export(scope, answers),
-                file_name="parallax-conversation.md",
-                mime="text/markdown",
-                icon=":material/download:",
-                on_click="ignore",
-            )
+    st.button("New chat", icon=":material/add_comment:", on_click=state.new_chat)
+    answers = state.answers()
+    if answers:
+        st.download_button(
+            "Export as Markdown",
+            data=export(scope, answers),
+            file_name="parallax-conversation.md",
+            mime="text/markdown",
+            icon=":material/download:",
+            on_click="ignore",
+        )
 
 
 def export(scope: state.Scope, answers: list) -> str:

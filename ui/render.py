@@ -50,6 +50,7 @@ mark.px-quote{background:#ffe58a;color:#1f1f1f;padding:.05em .15em;border-radius
 </style>
 """
 
+_ENTITIES = str.maketrans({c: f"&#{ord(c)};" for c in "&<>\"'\\`*_[]()!#|~$:{}"})
 _HTML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 # Plain text: every markdown punctuation mark, so nothing in it can become markup.
 _PLAIN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:=])")
@@ -76,12 +77,13 @@ def plain(text: str) -> str:
 
 def label(text: str) -> str:
     """A widget label that screen readers read as the text itself: one line, no markup."""
-    return " ".join(text.split()).translate(str.maketrans("*_`[]<>$", "        ")).strip()
+    return " ".join(text.translate(str.maketrans("*_`[]<>$", "        ")).split())
 
 
 def esc(text: str) -> str:
-    """Untrusted text inside our own HTML (an attribute or an element)."""
-    return html.escape(text, quote=True)
+    """Untrusted text inside our own HTML: markup characters of HTML and of markdown as
+    entities, so the text stays text whichever parser reads it."""
+    return text.translate(_ENTITIES)
 
 
 def safe_markdown(text: str) -> str:
@@ -94,7 +96,8 @@ def link(url: str | None, text: str) -> str:
     href = safe_url(url)
     if href is None:
         return ""
-    return f'<a href="{esc(href)}" target="_blank" rel="noopener noreferrer">{esc(text)}</a>'
+    href = html.escape(href, quote=True)
+    return f'<a href="{href}" target="_blank" rel="noopener noreferrer">{esc(text)}</a>'
 
 
 def popover_id(key: str, n: int) -> str:
