@@ -45,3 +45,11 @@ bench: setup browser
 
 clean:
 	rm -rf .parallax tests/artifacts
+
+# Cleaning measured on real publishers' pages (kept/removed for the .txt and .html paths), when
+# the shared evaluation folder is present beside this checkout; see its README.
+CLEANING_PAGES ?= ../shared/eval/cleaning_pages
+.PHONY: eval-cleaning
+eval-cleaning: setup
+	@if [ -f $(CLEANING_PAGES)/score.py ]; then $(BIN)/python $(CLEANING_PAGES)/score.py; \
+	else echo "eval-cleaning: $(CLEANING_PAGES) is not here, nothing to score."; fi

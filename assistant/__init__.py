@@ -23,10 +23,22 @@ from assistant.export import (
     text_fragment_url,
 )
 from assistant.models import available_models
-from assistant.records import Answer, Citation, Disagreement, Passage, Position, Retrieval
-from assistant.service import Assistant, SourceInfo
+from assistant.planning import Plan
+from assistant.records import (
+    Answer,
+    Citation,
+    Coverage,
+    Disagreement,
+    Passage,
+    Position,
+    Retrieval,
+    Scope,
+    Source,
+    SourceInfo,
+)
+from assistant.service import Assistant
 from assistant.settings import Settings, settings_table
-from store.ingest import IngestReport, PreparedSource
+from assistant.text import find_quote, marker_numbers
 
 __all__ = [
     "Answer",
@@ -35,10 +47,10 @@ __all__ = [
     "ChatSettings",
     "Citation",
     "Conversations",
+    "Coverage",
     "Disagreement",
     "EmptyQuestionError",
     "ExportHeader",
-    "IngestReport",
     "LLMAuthError",
     "LLMError",
     "LLMTimeoutError",
@@ -46,10 +58,12 @@ __all__ = [
     "ModelMismatchError",
     "ParallaxError",
     "Passage",
+    "Plan",
     "Position",
-    "PreparedSource",
     "Retrieval",
+    "Scope",
     "Settings",
+    "Source",
     "SourceInfo",
     "StoreLockedError",
     "StoreUnavailableError",
@@ -58,7 +72,9 @@ __all__ = [
     "UnknownSourceError",
     "available_models",
     "conversation_markdown",
+    "find_quote",
     "format_references",
+    "marker_numbers",
     "redact",
     "safe_url",
     "settings_table",

@@ -1,30 +1,31 @@
-"""From a question to a cited Answer: rewrite, retrieve, write (LLM or extractive), parse.
+"""From a plan to a cited Answer: write (LLM or extractive), stream, parse.
 
-Both modes produce the same stream format (visible markdown, then `<<<NOTES` and JSON), so
-one parser builds every Answer and the structured part never reaches the reader.
+A model writes visible markdown, then a `<<<NOTES` line and JSON; the notes never reach the
+reader, and markers are renumbered while streaming so the streamed text equals the final
+`Answer.text`. Extractive answers and "not covered" replies are built from records up front
+and streamed word by word, so the UI treats every answer alike.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 
 from assistant.chat_model import ChatModel, Message, StreamInterrupted
-from assistant.citations import NOTES_MARKER, StreamSplitter, build_answer
+from assistant.citations import StreamSplitter, build_answer
 from assistant.errors import LLMError
 from assistant.extractive import NOT_COVERED, NOTICE, extract
+from assistant.planning import Plan
 from assistant.prompts import history_text, render, source_blocks
-from assistant.records import Answer, Passage, Retrieval
+from assistant.records import Answer, Mode, Passage
+from assistant.text import BRACKET_RE, NUMBER_RE, OPEN_MARKER_RE, marker_numbers
 from store.embeddings import Embedder
 
 log = logging.getLogger("parallax")
 _WORDS = re.compile(r"\S+\s*")
-_MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
-_OPEN_MARKER = re.compile(r"\[[\d,\s]*$")
 
 
 class LiveRenumbering:
@@ -38,7 +39,7 @@ class LiveRenumbering:
 
     def feed(self, text: str) -> str:
         text = self._held + text
-        cut = _OPEN_MARKER.search(text)
+        cut = OPEN_MARKER_RE.search(text)
         self._held = text[cut.start() :] if cut else ""
         return self._rewrite(text[: cut.start()] if cut else text)
 
@@ -49,65 +50,76 @@ class LiveRenumbering:
     def _rewrite(self, text: str) -> str:
         def renumber(match: re.Match[str]) -> str:
             out = []
-            for raw in match.group(1).split(","):
+            for raw in NUMBER_RE.findall(match[0]):
                 n = int(raw)
                 if 1 <= n <= self.passages:
                     out.append(f"[{self.numbers.setdefault(n, len(self.numbers) + 1)}]")
             return "".join(out)
 
-        return _MARKER.sub(renumber, text)
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What the pipeline decided before writing: the query, its scope and its passages."""
-
-    question: str
-    query: str
-    sources: list[str] | None
-    retrieval: Retrieval
-    timings: dict[str, float]
+        return BRACKET_RE.sub(renumber, text)
 
 
 class AnswerStream:
-    """Visible answer text as it is written; the parsed `Answer` once iteration ends.
+    """Visible answer text as it is written; the parsed `Answer` once it ends.
 
-    A stream cut off midway keeps what arrived and marks the answer incomplete; any other
-    model error propagates so the caller can show it and carry on.
+    Like simonw/llm's `Response`, it buffers what it streamed: a second iteration replays it.
+    A caller that stops early (`stop()`, or leaving the loop) gets an answer marked
+    incomplete with what was shown, never a silently shortened one. A stream cut off by the
+    server keeps what arrived and is marked incomplete; any other model error propagates so
+    the caller can show it and carry on.
     """
 
     def __init__(
         self,
         plan: Plan,
-        tokens: Iterator[str],
-        finish: Callable[[str, str, bool, str | None], Answer],
+        pieces: Iterator[str],
+        finish: Callable[[bool, str | None], Answer],
     ) -> None:
         self.plan = plan
-        self._tokens = tokens
+        self._pieces = pieces
         self._finish = finish
+        self._shown: list[str] = []
         self._answer: Answer | None = None
+        self._stopped = False
 
     @property
     def passages(self) -> list[Passage]:
         return self.plan.retrieval.passages
 
+    @property
+    def text(self) -> str:
+        """What has been shown so far."""
+        return "".join(self._shown)
+
     def __iter__(self) -> Iterator[str]:
-        splitter = StreamSplitter()
-        live = LiveRenumbering(len(self.passages))
-        shown = 0
-        incomplete, notice = False, None
+        yield from list(self._shown)
+        if self._answer is not None:
+            return
+        notice = None
+        interrupted = False
         try:
-            for token in self._tokens:
-                visible = splitter.feed(token)
-                shown += len(visible)
-                if out := live.feed(visible):
-                    yield out
+            for piece in self._pieces:
+                if self._stopped:
+                    break
+                self._shown.append(piece)
+                yield piece
         except StreamInterrupted as exc:
-            incomplete, notice = True, str(exc)
-        visible, notes = splitter.finish()
-        if out := live.feed(visible[shown:]) + live.flush():
-            yield out
-        self._answer = self._finish(visible, notes, incomplete, notice)
+            interrupted, notice = True, str(exc)
+        except GeneratorExit:
+            self.stop()
+            raise
+        if self._answer is None:
+            self._answer = self._finish(interrupted or self._stopped, notice)
+
+    def stop(self) -> None:
+        """End the stream now; the answer keeps what was shown, marked incomplete."""
+        if self._answer is not None:
+            return
+        self._stopped = True
+        close = getattr(self._pieces, "close", None)
+        if close is not None:
+            close()
+        self._answer = self._finish(True, "Stopped before the answer was complete.")
 
     @property
     def answer(self) -> Answer:
@@ -119,7 +131,7 @@ class AnswerStream:
 
 
 def _words(text: str) -> Iterator[str]:
-    """Extractive text streams word by word, like a model's, so the UI treats both alike."""
+    """Prebuilt text streams word by word, like a model's, so the UI treats both alike."""
     yield from _WORDS.findall(text)
 
 
@@ -129,56 +141,117 @@ class Answerer:
         self.embedder = embedder
 
     @property
-    def mode(self) -> str:
+    def mode(self) -> Mode:
         return "llm" if self.chat_model else "extractive"
 
-    def standalone_query(self, question: str, history: Sequence[Answer]) -> str:
-        """Follow-ups need the conversation: the model rewrites them, offline we join them."""
-        if not history:
-            return question
+    def rewrite(self, question: str, history: Sequence[Answer]) -> str | None:
+        """The model's standalone version of a follow-up, or None if it could not write one."""
         if self.chat_model is None:
-            return f"{history[-1].question} {question}"
+            return None
         turns = [(a.question, a.text) for a in history]
         prompt = render("rewrite", history=history_text(turns), question=question)
         try:
-            rewritten = self.chat_model.complete([("user", prompt)]).strip().splitlines()
+            lines = self.chat_model.complete([("user", prompt)]).strip().splitlines()
         except LLMError as exc:
-            log.warning("Could not rewrite the follow-up (%s); using it with context.", exc)
-            return f"{history[-1].question} {question}"
-        return rewritten[0].strip(" \"'") if rewritten and rewritten[0].strip() else question
+            log.warning("Could not rewrite the follow-up (%s); using the offline rule.", exc)
+            return None
+        rewritten = lines[0].strip(" \"'") if lines else ""
+        return rewritten or None
 
-    def write(self, plan: Plan, history: Sequence[Answer]) -> AnswerStream:
+    def write(self, plan: Plan, *, extractive: bool = False) -> AnswerStream:
+        """Stream the answer to `plan`; `extractive` quotes the passages even with a model."""
         started = time.perf_counter()
         passages = plan.retrieval.passages
-        model_name = getattr(self.chat_model, "name", None)
-        mode = self.mode
+        if not plan.answerable or not passages:
+            return self._prebuilt(plan, self._not_covered(plan), started)
+        if extractive or self.chat_model is None:
+            return self._prebuilt(plan, self._extractive(plan), started)
+        splitter = StreamSplitter()
+        live = LiveRenumbering(len(passages))
+        model = self.chat_model
+        tokens = model.stream(self.messages(plan))
 
-        def finish(visible: str, notes: str, incomplete: bool, notice: str | None) -> Answer:
+        def pieces() -> Iterator[str]:
+            shown = 0
+            for token in tokens:
+                visible = splitter.feed(token)
+                shown += len(visible)
+                if out := live.feed(visible):
+                    yield out
+            visible, _ = splitter.finish()
+            if out := live.feed(visible[shown:]) + live.flush():
+                yield out
+
+        def finish(incomplete: bool, notice: str | None) -> Answer:
+            visible, notes = splitter.finish()
             answer = build_answer(
                 plan.question,
                 visible,
                 notes,
                 passages,
-                mode=mode,
-                model=model_name,
+                mode="llm",
+                model=model.name,
                 incomplete=incomplete,
             )
-            answer.timings = {**plan.timings, "write_s": time.perf_counter() - started}
-            answer.notice = notice or (NOTICE if mode == "extractive" else None)
-            return answer
+            return self._stamp(answer, plan, started, notice)
 
-        if not plan.retrieval.answerable or not passages:
-            notes = json.dumps({"answerable": False, "quotes": {}, "disagreements": []})
-            tokens = _words(f"{NOT_COVERED}\n{NOTES_MARKER}\n{notes}")
-        elif self.chat_model is None:
-            visible, notes = extract(plan.query, passages, self.embedder)
-            tokens = _words(f"{visible}\n{NOTES_MARKER}\n{notes}")
-        else:
-            tokens = self.chat_model.stream(self.messages(plan, history))
-        return AnswerStream(plan, tokens, finish)
+        return AnswerStream(plan, pieces(), finish)
 
-    def messages(self, plan: Plan, history: Sequence[Answer]) -> list[Message]:
-        turns = [(a.question, a.text) for a in history]
+    def _not_covered(self, plan: Plan) -> Answer:
+        notice = NOTICE if self.mode == "extractive" else None
+        return Answer(
+            plan.question, NOT_COVERED, [], [], False, self.mode, self._model_name(), notice=notice
+        )
+
+    def _extractive(self, plan: Plan) -> Answer:
+        found = extract(plan.query, plan.retrieval.passages, self.embedder)
+        if found is None:
+            return self._not_covered(plan)
+        return Answer(
+            question=plan.question,
+            text=found.text,
+            citations=found.citations,
+            disagreements=[],
+            answerable=True,
+            mode="extractive",
+            model=None,
+            sentences=len(found.citations),
+            notice=NOTICE,
+        )
+
+    def _prebuilt(self, plan: Plan, answer: Answer, started: float) -> AnswerStream:
+        def finish(incomplete: bool, notice: str | None) -> Answer:
+            if not incomplete:
+                return self._stamp(answer, plan, started, answer.notice)
+            shown = stream.text.strip()
+            cited = set(marker_numbers(shown))
+            partial = replace(
+                answer,
+                text=shown,
+                citations=[c for c in answer.citations if c.n in cited],
+                incomplete=True,
+            )
+            return self._stamp(partial, plan, started, notice)
+
+        stream = AnswerStream(plan, _words(answer.text), finish)
+        return stream  # `finish` reads what `stream` showed
+
+    def _stamp(self, answer: Answer, plan: Plan, started: float, notice: str | None) -> Answer:
+        """What every answer carries from its plan: passages, scope, query, timings."""
+        return replace(
+            answer,
+            passages=list(plan.retrieval.passages),
+            scope=plan.scope,
+            query=plan.query,
+            timings={**plan.timings, "write_s": time.perf_counter() - started},
+            notice=notice,
+        )
+
+    def _model_name(self) -> str | None:
+        return getattr(self.chat_model, "name", None)
+
+    def messages(self, plan: Plan) -> list[Message]:
+        turns = [(a.question, a.text) for a in plan.history]
         context = f"Conversation so far:\n{history_text(turns)}\n\n" if turns else ""
         user = render(
             "answer_user",

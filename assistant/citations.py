@@ -10,61 +10,18 @@ from __future__ import annotations
 
 import json
 import re
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from dataclasses import replace
-from difflib import SequenceMatcher
 from typing import Any
 
 from assistant.records import Answer, Citation, Disagreement, Mode, Passage, Position
+from assistant.text import BRACKET_RE, GROUP_RE, NUMBER_RE, find_quote, sentence_spans
 
 NOTES_MARKER = "<<<NOTES"
 MAX_CITATIONS_PER_SENTENCE = 3
-# Quotes shorter than this match too many places to prove anything.
-MIN_QUOTE_WORDS = 3
-# Tolerates a changed word or dropped punctuation in a quote, not a paraphrase.
-FUZZY_THRESHOLD = 0.9
-# Words and numbers that flip a claim while barely moving the similarity ratio
-# ("will accept" vs "will not accept"): a fuzzy match must keep them exactly.
-_MEANING_RE = re.compile(r"\b(?:not|no|never|nor|none|nothing|neither|without)\b|n't|\d+")
-
-_STRAIGHTEN = str.maketrans(
-    {
-        "‘": "'",
-        "’": "'",
-        "‚": "'",
-        "‛": "'",
-        "“": '"',
-        "”": '"',
-        "„": '"',
-        "‟": '"',
-        "–": "-",
-        "—": "-",
-        "‒": "-",
-        "―": "-",
-        "…": "...",
-    }
-)
-
-_NUMBER = r"\d{1,6}"
-_BRACKET = rf"\[[ \t]*{_NUMBER}(?:[ \t]*,[ \t]*{_NUMBER})*[ \t]*\]"
-# A run of adjacent markers, `[1, 2]`, `[1][3]` or `[1] [3]`, with the spaces before it.
-# Lookbehinds and possessive quantifiers keep long runs of spaces or dots linear.
-_GROUP_RE = re.compile(rf"(?P<lead>(?<![ \t])[ \t]+)?(?P<body>{_BRACKET}(?:[ \t]*{_BRACKET})*)")
-_BRACKET_RE = re.compile(_BRACKET)
-_NUMBER_RE = re.compile(_NUMBER)
-# A sentence ends at . ! or ? (plus closing quotes and any markers that follow it) when the
-# next word does not start in lower case, which spares "e.g. the" and "3.5".
-_SENTENCE_END_RE = re.compile(
-    rf"(?<![.!?])[.!?]++[\"'”’)*_]*+(?:[ \t]*{_BRACKET})*(?=[ \t]+[^a-z \t]|[ \t]*$)"
-)
 _HEADING_RE = re.compile(r"[ \t]{0,3}#{1,6}[ \t].*|[ \t]*(\*\*|__)[^*_\n]+\1:?[ \t]*")
 _DISAGREEMENT_HEADING = "where the sources disagree"
 _NOTES_KEYS = ("answerable", "quotes", "disagreements")
-
-
-def normalize(text: str) -> str:
-    """Fold the typographic differences a model introduces when it copies text."""
-    return " ".join(text.translate(_STRAIGHTEN).lower().split())
 
 
 class StreamSplitter:
@@ -156,71 +113,21 @@ def build_answer(
     )
 
 
-def quote_in_passage(quote: str, passage_text: str) -> bool:
-    """Whether `quote` really occurs in the passage, up to typography and small slips.
-
-    Parts separated by an ellipsis must each occur, in order.
-    """
-    parts = [part.strip(" \"'[]") for part in re.split(r"\.{3,}", normalize(quote))]
-    parts = [part for part in parts if part]
-    if sum(len(part.split()) for part in parts) < MIN_QUOTE_WORDS:
-        return False
-    text = normalize(passage_text)
-    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
-    cursor = 0
-    for part in parts:
-        at = text.find(part, cursor)
-        if at >= 0:
-            cursor = at + len(part)
-            continue
-        end = _fuzzy_end(part, text, words, cursor)
-        if end is None:
-            return False
-        cursor = end
-    return True
-
-
-def _fuzzy_end(part: str, text: str, words: list[tuple[int, int]], cursor: int) -> int | None:
-    """End offset of the first window of about the part's length that matches it closely."""
-    size = len(part.split())
-    if size < MIN_QUOTE_WORDS:
-        return None
-    matcher = SequenceMatcher(None, autojunk=False)
-    matcher.set_seq2(part)
-    meaning = _MEANING_RE.findall(part)
-    first = bisect_left(words, (cursor, cursor))
-    for i in range(first, len(words)):
-        for width in (size, size - 1, size + 1):
-            j = i + width - 1
-            if j >= len(words):
-                continue
-            window = text[words[i][0] : words[j][1]]
-            matcher.set_seq1(window)
-            if (
-                matcher.real_quick_ratio() >= FUZZY_THRESHOLD
-                and matcher.quick_ratio() >= FUZZY_THRESHOLD
-                and matcher.ratio() >= FUZZY_THRESHOLD
-                and _MEANING_RE.findall(window) == meaning
-            ):
-                return words[j][1]
-    return None
-
-
 def format_references(answer: Answer) -> str:
     """Plain-text reference list for the CLI and copy-paste."""
     lines = []
     for c in answer.citations:
-        line = f"[{c.n}] {c.outlet} — {c.title}"
-        if c.published:
-            line += f" ({c.published})"
+        line = f"[{c.n}] {c.source.outlet} — {c.source.title}"
+        if c.source.published:
+            line += f" ({c.source.published})"
         if not line.endswith((".", "?", "!")):
             line += "."
         if c.quote:
             line += f' "{c.quote}"'
         if not c.verified:
             line += " (unverified)"
-        if c.url:
-            line += f" {c.url}"
+        if c.source.url:
+            line += f" {c.source.url}"
         lines.append(line)
     return "\n".join(lines)
 
@@ -267,12 +174,7 @@ def _segments(text: str) -> list[tuple[int, int, bool]]:
         if _HEADING_RE.fullmatch(line) or _is_disagreement_heading(line):
             segments.append((offset, offset + len(line), False))
         else:
-            start = 0
-            for end in _SENTENCE_END_RE.finditer(line):
-                segments.append((offset + start, offset + end.end(), True))
-                start = end.end()
-            if line[start:].strip():
-                segments.append((offset + start, offset + len(line), True))
+            segments.extend((offset + s, offset + e, True) for s, e in sentence_spans(line))
         offset += len(line) + 1
     return segments
 
@@ -295,12 +197,12 @@ def _rewrite_markers(text: str, count: int) -> tuple[str, dict[int, int], list[i
     length = cursor = 0
     sentence = -1
     used: list[int] = []
-    for match in _GROUP_RE.finditer(text):
+    for match in GROUP_RE.finditer(text):
         here = bisect_right(ends, match.start("body"))
         if here != sentence:
             sentence, used = here, []
         kept = []
-        for found in _NUMBER_RE.finditer(match["body"]):
+        for found in NUMBER_RE.finditer(match["body"]):
             block = int(found[0])
             if not 1 <= block <= count:
                 if block not in removed:
@@ -322,7 +224,7 @@ def _rewrite_markers(text: str, count: int) -> tuple[str, dict[int, int], list[i
     # Deleting a marker can glue stray brackets into a new one ("[[9]1]" -> "[1]") that would
     # point at the wrong source: brackets not written here become parentheses.
     return (
-        _BRACKET_RE.sub(
+        BRACKET_RE.sub(
             lambda m: m[0] if m.start() in emitted else f"({m[0][1:-1]})", "".join(pieces)
         ),
         numbering,
@@ -335,10 +237,10 @@ def _count_sentences(text: str) -> tuple[int, int]:
     sentences = uncited = 0
     for start, end, is_sentence in _segments(text):
         segment = text[start:end]
-        if not is_sentence or not any(ch.isalnum() for ch in _BRACKET_RE.sub("", segment)):
+        if not is_sentence or not any(ch.isalnum() for ch in BRACKET_RE.sub("", segment)):
             continue
         sentences += 1
-        uncited += _BRACKET_RE.search(segment) is None
+        uncited += BRACKET_RE.search(segment) is None
     return sentences, uncited
 
 
@@ -372,19 +274,10 @@ def _quotes(raw: object) -> dict[int, list[str]]:
 
 def _citation(n: int, passage: Passage, quotes: list[str]) -> Citation:
     """Shows the first quote that checks out, else the first one, marked unverified."""
-    verified = next((q for q in quotes if quote_in_passage(q, passage.text)), None)
-    return Citation(
-        n=n,
-        chunk_id=passage.chunk_id,
-        source_id=passage.source_id,
-        title=passage.title,
-        outlet=passage.outlet,
-        author=passage.author,
-        published=passage.published,
-        url=passage.url,
-        quote=verified or (quotes[0] if quotes else ""),
-        verified=verified is not None,
-    )
+    for quote in quotes:
+        if span := find_quote(quote, passage.text):
+            return Citation(n, passage, quote, True, span)
+    return Citation(n, passage, quotes[0] if quotes else "", False)
 
 
 def _disagreements(
@@ -425,7 +318,7 @@ def _position(raw: object, passages: list[Passage]) -> Position | None:
     summary = raw.get("summary")
     if source is None or not 1 <= source <= len(passages) or not isinstance(summary, str):
         return None
-    summary = " ".join(_GROUP_RE.sub("", summary).split())
+    summary = " ".join(GROUP_RE.sub("", summary).split())
     if not summary:
         return None
     cited = raw.get("citations")
@@ -433,8 +326,8 @@ def _position(raw: object, passages: list[Passage]) -> Position | None:
     valid = [b for b in blocks if b is not None and 1 <= b <= len(passages)]
     passage = passages[source - 1]
     return Position(
-        source_id=passage.source_id,
-        outlet=passage.outlet,
+        source_id=passage.source.id,
+        outlet=passage.source.outlet,
         summary=summary,
         citations=list(dict.fromkeys(valid)) or [source],
     )

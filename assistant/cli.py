@@ -12,9 +12,9 @@ from typing import Any
 
 from assistant.citations import format_references
 from assistant.errors import EmptyQuestionError, ParallaxError
-from assistant.evaluation import format_table, load_questions, run_eval
+from assistant.evaluation import EVAL_SETS, EvalSet, format_table, run_set
 from assistant.extractive import NOTICE as EXTRACTIVE_NOTICE
-from assistant.records import Answer
+from assistant.records import Answer, Scope
 from assistant.service import Assistant
 from assistant.settings import REPO_ROOT, Settings
 
@@ -69,8 +69,21 @@ def cmd_chunks(assistant: Assistant, args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_scope(scope: Scope | None) -> None:
+    """What was searched, on stderr: a narrowing the reader did not ask for is never silent."""
+    if scope is None or scope.reason == "all":
+        return
+    why = (
+        "named in the question; --search-all searches every article"
+        if scope.reason == "named"
+        else "--source"
+    )
+    print(f"Searching: {scope.label} ({why})", file=sys.stderr)
+
+
 def cmd_retrieve(assistant: Assistant, args: argparse.Namespace) -> int:
-    result = assistant.retrieve(args.question, args.k, args.source)
+    result = assistant.retrieve(args.question, args.k, args.source, narrow=not args.search_all)
+    _print_scope(result.scope)
     if args.json:
         _print_json(result.to_json())
         return 0
@@ -99,10 +112,15 @@ def cmd_inspect(assistant: Assistant, args: argparse.Namespace) -> int:
 
 
 def _stream_answer(
-    assistant: Assistant, question: str, history: list[Answer], sources: list[str] | None
+    assistant: Assistant,
+    question: str,
+    history: list[Answer],
+    sources: list[str] | None,
+    narrow: bool = True,
 ) -> Answer:
     """Print the answer as it is written, then its numbered references."""
-    stream = assistant.ask_stream(question, history, sources)
+    stream = assistant.ask_stream(question, history, sources, narrow=narrow)
+    _print_scope(stream.plan.scope)
     extractive = assistant.mode == "extractive"
     if extractive:
         print(f"[{EXTRACTIVE_NOTICE}]\n")
@@ -120,9 +138,11 @@ def _stream_answer(
 
 def cmd_ask(assistant: Assistant, args: argparse.Namespace) -> int:
     if args.json:
-        _print_json(assistant.ask(args.question, sources=args.source).to_json())
+        answer = assistant.ask(args.question, sources=args.source, narrow=not args.search_all)
+        _print_scope(answer.scope)
+        _print_json(answer.to_json())
         return 0
-    _stream_answer(assistant, args.question, [], args.source)
+    _stream_answer(assistant, args.question, [], args.source, not args.search_all)
     return 0
 
 
@@ -141,17 +161,25 @@ def cmd_chat(assistant: Assistant, args: argparse.Namespace) -> int:
         if not question:
             return 0
         try:
-            history.append(_stream_answer(assistant, question, history, args.source))
+            history.append(
+                _stream_answer(assistant, question, history, args.source, not args.search_all)
+            )
         except ParallaxError as exc:
             print(f"error: {exc}", file=sys.stderr)
 
 
 def cmd_eval(assistant: Assistant, args: argparse.Namespace) -> int:
-    report = run_eval(assistant, load_questions(Path(args.questions)), args.k)
-    if args.json:
-        _print_json(report)
+    """Each set in a temporary library of its own; a table (or JSON) per set."""
+    if args.questions:
+        articles = Path(args.articles) if args.articles else None
+        sets = [EvalSet(Path(args.questions).stem, Path(args.questions), articles)]
     else:
-        print(format_table(report))
+        sets = [s for s in EVAL_SETS if s.questions.is_file()]
+    reports = [run_set(assistant, eval_set, args.k) for eval_set in sets]
+    if args.json:
+        _print_json(reports[0] if len(reports) == 1 else {"sets": reports})
+    else:
+        print("\n\n".join(format_table(report) for report in reports))
     return 0
 
 
@@ -181,6 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=None, help="number of passages (default 8)")
     p.add_argument("--source", action="append", help="restrict to this source id (repeatable)")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--search-all", action="store_true", help="never narrow to an outlet the question names"
+    )
     p.set_defaults(run=cmd_retrieve)
 
     p = sub.add_parser("inspect", help="an article's cleaned text and what cleaning removed")
@@ -191,16 +222,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     p.add_argument("--source", action="append", help="restrict to this source id (repeatable)")
     p.add_argument("--json", action="store_true", help="print the Answer record as JSON")
+    p.add_argument(
+        "--search-all", action="store_true", help="never narrow to an outlet the question names"
+    )
     p.set_defaults(run=cmd_ask)
 
-    p = sub.add_parser("eval", help="retrieval and answer metrics on a question set")
-    p.add_argument("--questions", default=str(DEV_QUESTIONS), help="JSONL question set")
+    p = sub.add_parser("eval", help="retrieval and answer metrics on the question sets")
+    p.add_argument("--questions", help="a JSONL question set (default: the dev and held-out sets)")
+    p.add_argument("--articles", help="with --questions: a folder of articles the set also needs")
     p.add_argument("-k", type=int, default=8)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_eval)
 
     p = sub.add_parser("chat", help="a conversation in the terminal")
     p.add_argument("--source", action="append", help="restrict to this source id (repeatable)")
+    p.add_argument(
+        "--search-all", action="store_true", help="never narrow to an outlet the question names"
+    )
     p.set_defaults(run=cmd_chat)
     return parser
 

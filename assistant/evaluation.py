@@ -1,27 +1,34 @@
-"""Evaluation on a question set in the format of `tests/dev_questions.jsonl`.
+"""Evaluation on question sets in the format of `tests/dev_questions.jsonl`.
 
-Retrieval: evidence recall@5/@8, source recall, MRR of the first evidence hit, all-sides
-coverage on disagreement questions, and unanswerable questions recognised. Answers: valid
-markers, verified quotes, cited sentences, disagreement blocks where they belong, declines.
+Retrieval: evidence recall@3/@5/@8, source recall, MRR of the first evidence hit, every side
+in the top 5 and top 8 on disagreement questions, unanswerable questions declined and
+answerable ones wrongly declined. Conversation: rows with `follow_up_of` are asked after the
+question they follow (its answer is the history): follow-ups that refer back must be resolved,
+off-topic questions after on-topic ones declined, on-topic ones after off-topic ones answered.
+Answers: valid markers, verified quotes, cited sentences, disagreement blocks where they
+belong, declines, time per answer.
+
+Each set runs in its own temporary library (the shipped articles plus the set's own, if it
+has any), so figures never depend on what a user added to theirs.
 """
 
 from __future__ import annotations
 
 import json
-import re
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from assistant.citations import normalize
 from assistant.records import Answer, Passage
-
-if TYPE_CHECKING:
-    from assistant.service import Assistant
+from assistant.service import Assistant
+from assistant.settings import REPO_ROOT
+from assistant.text import marker_numbers, normalize
+from store.articles import MANIFEST, SUPPORTED_SUFFIXES
 
 Kind = Literal["factual", "multi-source", "disagreement", "unanswerable"]
-_MARKER = re.compile(r"\[\d+\]")
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,7 @@ class EvalQuestion:
     question: str
     evidence: list[Evidence]
     sides: list[list[str]] = field(default_factory=list)
+    follow_up_of: str | None = None  # asked after this question, with its answer as history
 
 
 def load_questions(path: Path) -> list[EvalQuestion]:
@@ -52,6 +60,7 @@ def load_questions(path: Path) -> list[EvalQuestion]:
                 question=row["question"],
                 evidence=[Evidence(e["source"], e["snippet"]) for e in row.get("evidence", [])],
                 sides=row.get("sides", []),
+                follow_up_of=row.get("follow_up_of"),
             )
         )
     return questions
@@ -72,8 +81,10 @@ class RetrievalScore:
     kind: Kind
     hits: list[int | None]  # first-hit rank per evidence snippet
     sources_found: float | None
-    all_sides: bool | None
+    all_sides: bool | None  # every side in the top k
+    all_sides_at_5: bool | None
     answerable: bool
+    follow_up_of: str | None = None
 
     def recall_at(self, k: int) -> float | None:
         if not self.hits:
@@ -88,6 +99,13 @@ class RetrievalScore:
         return 1.0 / min(found) if found else 0.0
 
 
+def _all_sides(question: EvalQuestion, passages: list[Passage]) -> bool | None:
+    if not question.sides:
+        return None
+    retrieved = {p.source_id for p in passages}
+    return all(any(s in retrieved for s in side) for side in question.sides)
+
+
 def score_retrieval(
     question: EvalQuestion, passages: list[Passage], answerable: bool, k: int = 8
 ) -> RetrievalScore:
@@ -97,14 +115,12 @@ def score_retrieval(
     return RetrievalScore(
         id=question.id,
         kind=question.kind,
-        hits=[first_hit(e, passages) for e in question.evidence],
+        hits=[first_hit(e, top) for e in question.evidence],
         sources_found=len(wanted & retrieved_sources) / len(wanted) if wanted else None,
-        all_sides=(
-            all(any(s in retrieved_sources for s in side) for side in question.sides)
-            if question.sides
-            else None
-        ),
+        all_sides=_all_sides(question, top),
+        all_sides_at_5=_all_sides(question, top[:5]),
         answerable=answerable,
+        follow_up_of=question.follow_up_of,
     )
 
 
@@ -113,21 +129,52 @@ def _mean(values: list[float | None]) -> float | None:
     return sum(present) / len(present) if present else None
 
 
+def _count(flags: list[bool]) -> str:
+    return f"{sum(flags)}/{len(flags)}"
+
+
 def summarize_retrieval(scores: list[RetrievalScore]) -> dict[str, Any]:
     answerable_qs = [s for s in scores if s.kind != "unanswerable"]
     unanswerable = [s for s in scores if s.kind == "unanswerable"]
-    sides = [s.all_sides for s in scores if s.all_sides is not None]
+    sides = [s for s in scores if s.all_sides is not None]
     return {
         "questions": len(scores),
+        "evidence_recall@3": _mean([s.recall_at(3) for s in answerable_qs]),
         "evidence_recall@5": _mean([s.recall_at(5) for s in answerable_qs]),
         "evidence_recall@8": _mean([s.recall_at(8) for s in answerable_qs]),
         "source_recall@8": _mean([s.sources_found for s in answerable_qs]),
         "mrr": _mean([s.reciprocal_rank for s in answerable_qs]),
-        "all_sides": f"{sum(sides)}/{len(sides)}",
-        "all_sides_count": sum(sides),
-        "unanswerable_declined": f"{sum(not s.answerable for s in unanswerable)}/{len(unanswerable)}",
+        "all_sides@5": _count([bool(s.all_sides_at_5) for s in sides]),
+        "all_sides@8": _count([bool(s.all_sides) for s in sides]),
+        "all_sides_count": sum(bool(s.all_sides) for s in sides),
+        "unanswerable_declined": _count([not s.answerable for s in unanswerable]),
         "unanswerable_declined_count": sum(not s.answerable for s in unanswerable),
+        "answerable_wrongly_declined": sum(not s.answerable for s in answerable_qs),
         "answerable_accepted": sum(s.answerable for s in answerable_qs),
+    }
+
+
+def summarize_conversation(scores: list[RetrievalScore]) -> dict[str, Any]:
+    """Follow-up rows, by what the question they follow was."""
+    kind_of = {s.id: s.kind for s in scores}
+    follow = [s for s in scores if s.follow_up_of]
+
+    def after(previous_answerable: bool, answerable: bool) -> list[RetrievalScore]:
+        return [
+            s
+            for s in follow
+            if (kind_of.get(s.follow_up_of or "") != "unanswerable") == previous_answerable
+            and (s.kind != "unanswerable") == answerable
+        ]
+
+    resolved = [s.answerable and (s.recall_at(8) or 0) > 0 for s in after(True, True) if s.hits]
+    return {
+        "follow_ups_resolved": _count(resolved),
+        "off_topic_after_on_topic_declined": _count([not s.answerable for s in after(True, False)]),
+        "on_topic_after_off_topic_answered": _count([s.answerable for s in after(False, True)]),
+        "off_topic_after_off_topic_declined": _count(
+            [not s.answerable for s in after(False, False)]
+        ),
     }
 
 
@@ -152,7 +199,7 @@ def score_answer(question: EvalQuestion, answer: Answer, seconds: float) -> Answ
     return AnswerScore(
         id=question.id,
         kind=question.kind,
-        markers=len(_MARKER.findall(answer.text)),
+        markers=len(marker_numbers(answer.text)),
         removed_markers=len(answer.removed_markers),
         citations=len(answer.citations),
         verified=sum(c.verified for c in answer.citations),
@@ -204,10 +251,14 @@ def summarize_answers(scores: list[AnswerScore]) -> dict[str, Any]:
 def run_eval(assistant: Assistant, questions: list[EvalQuestion], k: int) -> dict[str, Any]:
     """Retrieval and answers for every question, in the assistant's configured mode."""
     retrieval_scores, answer_scores = [], []
+    answers: dict[str, Answer] = {}
     for question in questions:
+        previous = answers.get(question.follow_up_of or "")
+        history = [previous] if previous else []
         started = time.perf_counter()
-        stream = assistant.ask_stream(question.question, k=k)
+        stream = assistant.ask_stream(question.question, history, k=k)
         answer = stream.answer  # scored on the passages this very answer was written from
+        answers[question.id] = answer
         retrieved = stream.plan.retrieval
         retrieval_scores.append(
             score_retrieval(question, retrieved.passages, retrieved.answerable, k)
@@ -218,6 +269,7 @@ def run_eval(assistant: Assistant, questions: list[EvalQuestion], k: int) -> dic
         "model": assistant.model_name,
         "k": k,
         "retrieval": summarize_retrieval(retrieval_scores),
+        "conversation": summarize_conversation(retrieval_scores),
         "answers": summarize_answers(answer_scores),
         "per_question": [
             {**r.__dict__, **{f"answer_{key}": v for key, v in a.__dict__.items()}}
@@ -228,10 +280,12 @@ def run_eval(assistant: Assistant, questions: list[EvalQuestion], k: int) -> dic
 
 def format_table(report: dict[str, Any]) -> str:
     mode = report["mode"] + (f" ({report['model']})" if report["model"] else "")
+    name = f"{report['set']} set, " if report.get("set") else ""
     lines = [
-        f"Parallax eval: {report['retrieval']['questions']} questions, mode {mode}, k={report['k']}"
+        f"Parallax eval: {name}{report['retrieval']['questions']} questions, mode {mode}, "
+        f"k={report['k']}"
     ]
-    for section in ("retrieval", "answers"):
+    for section in ("retrieval", "conversation", "answers"):
         lines.append(f"\n{section}")
         for key, value in report[section].items():
             if key.endswith("_count") or key == "questions":
@@ -239,3 +293,57 @@ def format_table(report: dict[str, Any]) -> str:
             shown = f"{value:.3f}" if isinstance(value, float) else str(value)
             lines.append(f"  {key:<38} {shown}")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """A question set and the articles it needs beside the shipped ones (if any)."""
+
+    name: str
+    questions: Path
+    articles: Path | None = None
+
+
+EVAL_SETS = [
+    EvalSet("dev", REPO_ROOT / "tests" / "dev_questions.jsonl"),
+    EvalSet(
+        "held-out",
+        REPO_ROOT / "tests" / "heldout_questions.jsonl",
+        REPO_ROOT / "tests" / "heldout" / "articles",
+    ),
+]
+
+
+def seed_library(shipped: Path, extra: Path | None, folder: Path) -> Path:
+    """The shipped articles plus the set's own, with one merged manifest."""
+    folder.mkdir(parents=True)
+    manifests = []
+    for source in (shipped, extra):
+        if source is None or not source.is_dir():
+            continue
+        for path in sorted(source.iterdir()):
+            if path.name == MANIFEST:
+                manifests.append(path.read_text(encoding="utf-8"))
+            elif path.suffix.lower() in SUPPORTED_SUFFIXES:
+                shutil.copy2(path, folder / path.name)
+    (folder / MANIFEST).write_text("\n\n".join(manifests), encoding="utf-8")
+    return folder
+
+
+def run_set(assistant: Assistant, eval_set: EvalSet, k: int) -> dict[str, Any]:
+    """`run_eval` in a temporary library of its own, sharing the assistant's models."""
+    with tempfile.TemporaryDirectory(prefix="parallax-eval-") as tmp:
+        root = Path(tmp)
+        settings = assistant.settings.model_copy(
+            update={
+                "articles_dir": seed_library(
+                    assistant.settings.articles_dir, eval_set.articles, root / "seed"
+                ),
+                "library_dir": root / "library",
+                "chroma_path": root / "chroma",
+                "chroma_host": None,
+            }
+        )
+        isolated = Assistant(settings, assistant.embedder, assistant.answerer.chat_model)
+        report = run_eval(isolated, load_questions(eval_set.questions), k)
+    return {"set": eval_set.name, **report}

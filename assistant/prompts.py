@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import re
 import string
+import unicodedata
 from functools import cache
 
 from assistant.records import Passage
 from assistant.settings import REPO_ROOT
+from assistant.text import strip_markers
 from store.errors import ParallaxError
 
 PROMPTS_DIR = REPO_ROOT / "prompts"
 _DELIMITER_RUN = re.compile(r"<{3,}|>{3,}")
-_MARKER = re.compile(r"\[\d+(?:,\s*\d+)*\]")  # old citation numbers mean nothing now
+_INVISIBLE = re.compile(r"[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 
 
 class PromptError(ParallaxError):
@@ -39,7 +41,10 @@ def render(name: str, **variables: object) -> str:
 
 
 def neutralise(text: str) -> str:
-    """Article text may not contain our delimiters: runs of <<< or >>> become guillemets."""
+    """Text that is not Parallax's own (articles, metadata, earlier replies) may not contain
+    our delimiters: look-alikes (fullwidth ＜＜＜, zero-width characters inside <<<) are
+    folded first, then runs of <<< or >>> become guillemets."""
+    text = unicodedata.normalize("NFKC", _INVISIBLE.sub("", text))
     return _DELIMITER_RUN.sub(
         lambda m: ("‹" if m.group()[0] == "<" else "›") * len(m.group()), text
     )
@@ -50,10 +55,10 @@ def source_blocks(passages: list[Passage]) -> str:
         render(
             "source_block",
             n=n,
-            outlet=neutralise(p.outlet),
-            author=neutralise(p.author or "unknown"),
-            published=neutralise(p.published or "undated"),
-            title=neutralise(p.title),
+            outlet=neutralise(p.source.outlet),
+            author=neutralise(p.source.author or "unknown"),
+            published=neutralise(p.source.published or "undated"),
+            title=neutralise(p.source.title),
             text=neutralise(p.text),
         ).rstrip("\n")
         for n, p in enumerate(passages, start=1)
@@ -61,4 +66,9 @@ def source_blocks(passages: list[Passage]) -> str:
 
 
 def history_text(history: list[tuple[str, str]]) -> str:
-    return "\n".join(f"Reader: {q}\nParallax: {_MARKER.sub('', a)}" for q, a in history[-4:])
+    """The last turns, neutralised: an earlier reply may quote an article's forged delimiters,
+    and its citation numbers mean nothing in the next prompt."""
+    return "\n".join(
+        f"Reader: {neutralise(q)}\nParallax: {neutralise(strip_markers(a))}"
+        for q, a in history[-4:]
+    )

@@ -1,6 +1,8 @@
 """Typed records that cross the assistant's boundary (CLI, UI, JSON output).
 
-Citations and disagreements are built from these records, never by re-reading prose.
+One set of evidence records: a `Source` (an article), a `Passage` (a retrieved chunk of it),
+a `Citation` (a numbered reference to a passage, with the span that supports it). Citations
+and disagreements are built from these records, never by re-reading prose.
 """
 
 from __future__ import annotations
@@ -12,16 +14,36 @@ Mode = Literal["llm", "extractive"]
 
 
 @dataclass(frozen=True)
-class Passage:
-    """A retrieved chunk with its article's metadata and its place in the cleaned text."""
+class Source:
+    """An article of the library, as readers see it."""
 
-    chunk_id: str
-    source_id: str
+    id: str
     title: str
     outlet: str
-    author: str | None
-    published: str | None
-    url: str | None
+    author: str | None = None
+    published: str | None = None
+    url: str | None = None
+
+    @property
+    def byline(self) -> str:
+        """'Anatol Lieven, 2025-05-21': the parts that are known."""
+        return ", ".join(x for x in (self.author, self.published) if x)
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """One article of the library with its chunk count, for `parallax sources` and the UI."""
+
+    meta: Source
+    chunks: int
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk of a source, with its place in the source's cleaned text."""
+
+    chunk_id: str
+    source: Source
     text: str
     start: int
     end: int
@@ -29,18 +51,51 @@ class Passage:
     similarity: float = 0.0
     rank: int = 0
 
+    @property
+    def source_id(self) -> str:
+        return self.source.id
+
     def to_json(self) -> dict[str, Any]:
         return {
             "rank": self.rank,
             "chunk_id": self.chunk_id,
-            "source_id": self.source_id,
-            "title": self.title,
-            "outlet": self.outlet,
-            "published": self.published,
-            "url": self.url,
+            "source_id": self.source.id,
+            "title": self.source.title,
+            "outlet": self.source.outlet,
+            "author": self.source.author,
+            "published": self.source.published,
+            "url": self.source.url,
             "text": self.text,
             "score": round(self.score, 6),
+            "similarity": round(self.similarity, 6),
         }
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Why the articles were judged to cover a query (or not): each signal, then the verdict."""
+
+    covered: bool
+    similarity: float  # best dense cosine similarity among the candidates
+    lexical: float  # rarity-weighted share of the query's terms found in the best passages
+    unknown_terms: list[str]  # distinctive query terms that occur nowhere in the library
+    agreement: float  # overlap of the dense and BM25 top candidates
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "similarity": round(self.similarity, 4)}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which articles a question searched, and why; shown to the reader."""
+
+    source_ids: list[str] | None  # None: the whole library
+    reason: Literal["all", "selected", "named"]
+    label: str  # "the whole library", "The Nation only", "3 selected articles"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -49,29 +104,55 @@ class Retrieval:
     query: str
     answerable: bool
     passages: list[Passage]
+    scope: Scope = field(default_factory=lambda: Scope(None, "all", "the whole library"))
+    coverage: Coverage | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "question": self.question,
+            "query": self.query,
             "answerable": self.answerable,
+            "scope": self.scope.to_json(),
+            "coverage": self.coverage.to_json() if self.coverage else None,
             "passages": [p.to_json() for p in self.passages],
         }
 
 
 @dataclass(frozen=True)
 class Citation:
-    """One numbered reference: the passage it points at and the quote that backs it."""
+    """One numbered reference: the passage it points at and the quote that backs it.
+
+    `span` is where the quote sits in `passage.text` when it was verified there, so the
+    highlight and the link show exactly what the verification found.
+    """
 
     n: int
-    chunk_id: str
-    source_id: str
-    title: str
-    outlet: str
-    author: str | None
-    published: str | None
-    url: str | None
+    passage: Passage
     quote: str
     verified: bool
+    span: tuple[int, int] | None = None
+
+    @property
+    def source(self) -> Source:
+        return self.passage.source
+
+    @property
+    def chunk_id(self) -> str:
+        return self.passage.chunk_id
+
+    @property
+    def source_id(self) -> str:
+        return self.passage.source.id
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "chunk_id": self.passage.chunk_id,
+            **{k: v for k, v in asdict(self.source).items()},
+            "quote": self.quote,
+            "verified": self.verified,
+            "span": list(self.span) if self.span else None,
+        }
 
 
 @dataclass(frozen=True)
@@ -104,11 +185,30 @@ class Answer:
     uncited_sentences: int = 0
     sentences: int = 0
     notice: str | None = None
+    scope: Scope | None = None
+    query: str = ""  # what was searched: the question, or a follow-up with its context
+    suggestions: list[str] = field(default_factory=list)
 
     def passage(self, chunk_id: str) -> Passage | None:
         return next((p for p in self.passages if p.chunk_id == chunk_id), None)
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["passages"] = [p.to_json() for p in self.passages]
-        return data
+        return {
+            "question": self.question,
+            "text": self.text,
+            "answerable": self.answerable,
+            "mode": self.mode,
+            "model": self.model,
+            "incomplete": self.incomplete,
+            "notice": self.notice,
+            "scope": self.scope.to_json() if self.scope else None,
+            "query": self.query,
+            "citations": [c.to_json() for c in self.citations],
+            "disagreements": [asdict(d) for d in self.disagreements],
+            "passages": [p.to_json() for p in self.passages],
+            "removed_markers": self.removed_markers,
+            "sentences": self.sentences,
+            "uncited_sentences": self.uncited_sentences,
+            "suggestions": self.suggestions,
+            "timings": self.timings,
+        }

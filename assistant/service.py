@@ -8,34 +8,33 @@ from __future__ import annotations
 
 import copy
 import logging
-import re
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.answering import Answerer, AnswerStream, Plan
+from assistant.answering import Answerer, AnswerStream
 from assistant.chat_model import ChatModel, make_chat_model
 from assistant.errors import EmptyQuestionError, UnknownSourceError
-from assistant.records import Answer, Retrieval
+from assistant.planning import (
+    Plan,
+    chosen_scope,
+    follow_up_coverage,
+    named_scope,
+    previous_topic,
+    refers_back,
+    with_context,
+)
+from assistant.records import Answer, Retrieval, Source, SourceInfo
 from assistant.retrieval import Retriever
 from assistant.settings import Settings
-from store.articles import UNKNOWN_OUTLET, Article, SourceMeta
+from store.articles import Article
 from store.chroma_store import ChunkStore, StoredChunk
 from store.embeddings import Embedder, make_embedder
 from store.ingest import IngestReport, PreparedSource, Progress, ingest, prepare
 from store.library import Library
 
 log = logging.getLogger("parallax")
-
-
-@dataclass(frozen=True)
-class SourceInfo:
-    """One article of the library as the UI and `parallax sources` show it."""
-
-    meta: SourceMeta
-    chunks: int
 
 
 def clean_question(question: str, max_chars: int) -> str:
@@ -50,21 +49,6 @@ def clean_question(question: str, max_chars: int) -> str:
         )
         question = question[:max_chars]
     return question
-
-
-def mentioned_sources(question: str, sources: list[SourceInfo]) -> list[str]:
-    """Sources whose outlet or author the question names ("What does The Nation say…")."""
-    hits = []
-    for source in sources:
-        names = [source.meta.outlet] if source.meta.outlet != UNKNOWN_OUTLET else []
-        if source.meta.author:
-            names += [source.meta.author, source.meta.author.split()[-1]]
-        for name in names:
-            flags = re.IGNORECASE if " " in name else 0  # a lone surname must be capitalised
-            if re.search(rf"(?<!\w){re.escape(name)}(?:'s|’s)?(?!\w)", question, flags):
-                hits.append(source.meta.id)
-                break
-    return hits
 
 
 class Assistant:
@@ -90,7 +74,7 @@ class Assistant:
         self.library = Library(
             settings.library_dir, settings.articles_dir, int(settings.max_file_mb * 1e6)
         )
-        self.retriever = Retriever(self.store, self.embedder, settings.relevance_floor)
+        self.retriever = Retriever(self.store, self.embedder)
         self.answerer = Answerer(chat_model or make_chat_model(settings), self.embedder)
         self._first_ingest = threading.Lock()
 
@@ -162,7 +146,10 @@ class Assistant:
     def sources(self) -> list[SourceInfo]:
         """The articles readers can see (complete ones), from the retriever's snapshot: a
         full metadata scan per question would not scale."""
-        return [SourceInfo(meta, count) for meta, count in self.retriever.snapshot().sources]
+        return [
+            SourceInfo(Source(m.id, m.title, m.outlet, m.author, m.published, m.url), count)
+            for m, count in self.retriever.snapshot().sources
+        ]
 
     def chunks(self, source_id: str | None = None) -> list[StoredChunk]:
         if source_id:
@@ -202,14 +189,59 @@ class Assistant:
             self._require_known(sources)
         return question
 
-    def retrieve(
-        self, question: str, k: int | None = None, sources: list[str] | None = None
-    ) -> Retrieval:
+    def plan(
+        self,
+        question: str,
+        history: Sequence[Answer] = (),
+        sources: list[str] | None = None,
+        k: int | None = None,
+        *,
+        narrow: bool = True,
+    ) -> Plan:
+        """The one planning step: query, scope and coverage, shared by every entry point.
+
+        `sources` is the reader's own selection; without one, a question that clearly names
+        an outlet or author is narrowed to it unless `narrow` is False ("search all").
+        """
+        started = time.perf_counter()
         question = self._checked(question, sources)
-        passages, answerable = self.retriever.retrieve(
-            question, k or self.settings.top_k, sources or None
-        )
-        return Retrieval(question, question, answerable, passages)
+        k = k or self.settings.top_k
+        library = self.sources()
+        scope = chosen_scope(sources, library)
+        if not sources and narrow:
+            scope = named_scope(question, library) or scope
+        names = [n for i in library for n in (i.meta.outlet, i.meta.author) if n]
+        passages, coverage = self.retriever.retrieve(question, k, scope.source_ids, names)
+        query = question
+        previous = previous_topic(history)
+        if previous is not None and refers_back(question):
+            rewritten = self.answerer.rewrite(question, history)
+            query = rewritten or with_context(question, previous)
+            more, combined = self.retriever.retrieve(query, k, scope.source_ids, names)
+            judged = follow_up_coverage(coverage, combined)
+            if judged is combined:
+                passages, coverage = more, combined
+            else:
+                query = question
+        retrieval = Retrieval(question, query, coverage.covered, passages, scope, coverage)
+        timings = {"plan_s": time.perf_counter() - started}
+        return Plan(question, query, retrieval, tuple(history), timings)
+
+    def write(self, plan: Plan, *, extractive: bool = False) -> AnswerStream:
+        """Answer a plan; `extractive` shows the passages' quotes even when a model is set
+        (the reader's fallback after a model error)."""
+        return self.answerer.write(plan, extractive=extractive)
+
+    def retrieve(
+        self,
+        question: str,
+        k: int | None = None,
+        sources: list[str] | None = None,
+        history: Sequence[Answer] = (),
+        *,
+        narrow: bool = True,
+    ) -> Retrieval:
+        return self.plan(question, history, sources, k, narrow=narrow).retrieval
 
     def ask_stream(
         self,
@@ -217,22 +249,11 @@ class Assistant:
         history: Sequence[Answer] = (),
         sources: list[str] | None = None,
         k: int | None = None,
+        *,
+        narrow: bool = True,
     ) -> AnswerStream:
-        """Retrieve now; iterate the result for the answer text as it is written."""
-        started = time.perf_counter()
-        question = self._checked(question, sources)
-        scope = sources or mentioned_sources(question, self.sources()) or None
-        query = self.answerer.standalone_query(question, history)
-        rewritten = time.perf_counter()
-        passages, answerable = self.retriever.retrieve(query, k or self.settings.top_k, scope)
-        timings = {
-            "rewrite_s": rewritten - started,
-            "retrieve_s": time.perf_counter() - rewritten,
-        }
-        plan = Plan(
-            question, query, scope, Retrieval(question, query, answerable, passages), timings
-        )
-        return self.answerer.write(plan, history)
+        """Plan now; iterate the result for the answer text as it is written."""
+        return self.write(self.plan(question, history, sources, k, narrow=narrow))
 
     def ask(
         self,
@@ -240,5 +261,7 @@ class Assistant:
         history: Sequence[Answer] = (),
         sources: list[str] | None = None,
         k: int | None = None,
+        *,
+        narrow: bool = True,
     ) -> Answer:
-        return self.ask_stream(question, history, sources, k).answer
+        return self.ask_stream(question, history, sources, k, narrow=narrow).answer

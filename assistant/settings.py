@@ -88,11 +88,6 @@ class Settings(BaseSettings):
     top_k: int = Field(
         8, validation_alias="PARALLAX_TOP_K", description="Passages retrieved per question."
     )
-    relevance_floor: float = Field(
-        0.38,
-        validation_alias="PARALLAX_RELEVANCE_FLOOR",
-        description="Cosine similarity the best passage must reach for a question to count as covered.",
-    )
     max_question_chars: int = Field(
         2000,
         validation_alias="PARALLAX_MAX_QUESTION_CHARS",

@@ -14,7 +14,7 @@ import time
 from pydantic import SecretStr
 
 from assistant.records import Passage
-from assistant.service import Assistant, mentioned_sources
+from assistant.service import Assistant
 from assistant.settings import Settings
 from bench.common import Row, log, p50_p95, pct, questions
 from store.embeddings import Embedder
@@ -42,8 +42,8 @@ def scripted_reply(passages: list[Passage]) -> str:
     if len({p.source_id for p in picks}) >= 2:
         text += (
             "\n\n### Where the sources disagree\n"
-            f"- {picks[0].outlet} stresses one reading [1].\n"
-            f"- {picks[1].outlet} stresses another [2]."
+            f"- {picks[0].source.outlet} stresses one reading [1].\n"
+            f"- {picks[1].source.outlet} stresses another [2]."
         )
         notes["disagreements"] = [
             {
@@ -84,14 +84,12 @@ def bench_ask(
         )
         assistant = Assistant(settings, embedder)
         replies: dict[str, str | None] = {}
-        library = assistant.sources()
         for q in qs:  # what each question retrieves (as ask does), to script a fitting reply
-            scope = mentioned_sources(q, library) or None
-            passages, answerable = assistant.retriever.retrieve(q, settings.top_k, scope)
-            replies[q] = scripted_reply(passages) if answerable and passages else None
+            retrieval = assistant.plan(q).retrieval
+            passages = retrieval.passages
+            replies[q] = scripted_reply(passages) if retrieval.answerable and passages else None
         samples: list[float] = []
         first_piece: list[float] = []
-        before_s: list[float] = []
         retrieve_s: list[float] = []
         write_s: list[float] = []
         cited = 0
@@ -109,15 +107,14 @@ def bench_ask(
                 if r:
                     samples.append(elapsed)
                     first_piece.append(first or elapsed)
-                    before_s.append(answer.timings.get("rewrite_s", 0.0))
-                    retrieve_s.append(answer.timings.get("retrieve_s", 0.0))
+                    retrieve_s.append(answer.timings.get("plan_s", 0.0))
                     write_s.append(answer.timings.get("write_s", 0.0))
                     cited += bool(answer.citations) and answer.mode == "llm"
         leftover = fake.next_reply().text != "unused"
     answerable = sum(1 for q in qs if replies[q])
     detail = (
-        f"{p50_p95(samples)}; of which (p50) pre-retrieval checks "
-        f"{pct(before_s, 50) * 1000:.1f} ms, retrieve {pct(retrieve_s, 50) * 1000:.1f} ms, "
+        f"{p50_p95(samples)}; of which (p50) plan (checks, scope, retrieval, coverage) "
+        f"{pct(retrieve_s, 50) * 1000:.1f} ms, "
         f"model stream+parse {pct(write_s, 50) * 1000:.1f} ms; first visible piece "
         f"p50 {pct(first_piece, 50) * 1000:.1f} / p95 {pct(first_piece, 95) * 1000:.1f} ms; "
         f"{cited}/{answerable * rounds} answerable asks came back cited in llm mode"

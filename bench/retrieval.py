@@ -9,14 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.retrieval import CANDIDATES, Retriever, diversify, rrf
+from assistant.retrieval import Retriever
 from assistant.service import Assistant
 from bench.common import (
     Row,
     cycle,
     latencies,
     log,
-    ms,
     p50_p95,
     pct,
     questions,
@@ -76,27 +75,14 @@ def _what_if(samples: list[float]) -> Row:
 
 
 def _breakdown(retriever: Retriever, queries: list[str]) -> str:
-    """p50 of each stage of Retriever.retrieve, timed separately."""
-    snap = retriever.snapshot()
-    embed, dense, bm25, fuse = [], [], [], []
+    """p50 of each stage of Retriever.retrieve, as it times them itself."""
+    stages: dict[str, list[float]] = {}
     for q in queries:
-        t0 = time.perf_counter()
-        vector = retriever.embedder.embed_query(q)
-        t1 = time.perf_counter()
-        hits = retriever.store.query(vector, CANDIDATES)
-        t2 = time.perf_counter()
-        lexical = retriever._bm25(snap, q, None)
-        t3 = time.perf_counter()
-        fused = rrf([[i for i, _ in hits if i in snap.by_id], lexical])
-        source_of = {i: snap.chunks[snap.by_id[i]].source.id for i in fused}
-        diversify(fused, source_of, 8)
-        t4 = time.perf_counter()
-        embed.append(t1 - t0)
-        dense.append(t2 - t1)
-        bm25.append(t3 - t2)
-        fuse.append(t4 - t3)
-    parts = {"embed query": embed, "Chroma query": dense, "BM25": bm25, "RRF+diversity": fuse}
-    return ", ".join(f"{k} {ms(pct(v, 50))}" for k, v in parts.items())
+        timings: dict[str, float] = {}
+        retriever.retrieve(q, 8, timings=timings)
+        for stage, seconds in timings.items():
+            stages.setdefault(stage, []).append(seconds)
+    return ", ".join(f"{stage} {pct(v, 50) * 1000:.1f} ms" for stage, v in stages.items())
 
 
 def bench_shipped(shipped: Shipped) -> tuple[list[Row], list[float]]:
@@ -189,7 +175,7 @@ def build_synthetic(root: Path, shipped: Shipped) -> Synthetic:
 
 def bench_synthetic(synthetic: Synthetic, shipped: Shipped) -> list[Row]:
     log("retrieval: synthetic scale")
-    retriever = Retriever(synthetic.store, shipped.embedder, shipped.settings.relevance_floor)
+    retriever = Retriever(synthetic.store, shipped.embedder)
     started = time.perf_counter()
     snap = retriever.snapshot()
     snapshot_s = time.perf_counter() - started

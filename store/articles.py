@@ -35,6 +35,12 @@ class SourceMeta:
 
 
 @dataclass(frozen=True)
+class DecodedArticle:
+    text: str
+    page: dict[str, str]  # metadata the file itself carries (HTML): fills manifest gaps
+
+
+@dataclass(frozen=True)
 class Article:
     meta: SourceMeta
     text: str
@@ -86,13 +92,12 @@ def read_article(path: Path, entry: dict[str, str] | None, max_bytes: int) -> Ar
             f"{path}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:g} MB limit, skipped. "
             "Split the file or raise PARALLAX_MAX_FILE_MB."
         )
-    data = path.read_bytes()
-    text = decode_article(data, path.suffix.lower(), str(path))
-    return make_article(text, path.stem, entry, path)
+    decoded = decode_article(path.read_bytes(), path.suffix.lower(), str(path))
+    return make_article(decoded.text, path.stem, entry, path, decoded.page)
 
 
-def decode_article(data: bytes, suffix: str, name: str) -> str:
-    """Bytes to article text; HTML goes through a real main-text extractor."""
+def decode_article(data: bytes, suffix: str, name: str) -> DecodedArticle:
+    """Bytes to article text; HTML goes through the page's DOM (`store.html`)."""
     if b"\x00" in data:
         raise ArticleSkipped(f"{name}: binary file, skipped. Save the article as text.")
     try:
@@ -101,18 +106,27 @@ def decode_article(data: bytes, suffix: str, name: str) -> str:
         raise ArticleSkipped(
             f"{name}: not UTF-8 text (byte {exc.start}), skipped. Re-save the file as UTF-8."
         ) from exc
+    page: dict[str, str] = {}
     if suffix in (".html", ".htm"):
-        import trafilatura  # lazy: only HTML needs it
+        from store.html import extract_page  # lazy: only HTML needs trafilatura
 
-        text = trafilatura.extract(text, include_comments=False, include_tables=False) or ""
+        extracted = extract_page(text)
+        text, page = extracted.text, extracted.fields()
     if not text.strip():
         raise ArticleSkipped(f"{name}: no text in the file, skipped.")
-    return text
+    return DecodedArticle(text, page)
 
 
-def make_article(text: str, stem: str, entry: dict[str, str] | None, path: Path | None) -> Article:
+def make_article(
+    text: str,
+    stem: str,
+    entry: dict[str, str] | None,
+    path: Path | None,
+    page: dict[str, str] | None = None,
+) -> Article:
+    """The manifest entry's fields, with the page's own metadata filling the ones it lacks."""
     source_id = source_id_for(stem)
-    entry = entry or {}
+    entry = {**(page or {}), **{key: value for key, value in (entry or {}).items() if value}}
     outlet = entry.get("outlet") or UNKNOWN_OUTLET
     meta = SourceMeta(
         id=source_id,

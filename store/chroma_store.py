@@ -333,6 +333,17 @@ class ChunkStore:
             )
         return [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0], strict=True)]
 
+    def vectors(self, ids: list[str]) -> dict[str, list[float]]:
+        """The stored embedding of each chunk id (missing ids are left out)."""
+        if not ids:
+            return {}
+        with self._guard:
+            collection = self.collection()
+            if collection is None:
+                return {}
+            got = collection.get(ids=ids, include=["embeddings"])
+        return {i: list(v) for i, v in zip(got["ids"], got["embeddings"], strict=True)}
+
 
 _CHROMA_TABLES = {"collections", "embeddings", "segments"}
 

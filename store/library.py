@@ -123,10 +123,11 @@ class Library:
                 f"{filename}: the URL '{url}' is not a web address. Use an http:// or https:// "
                 "link to the original article, or leave it empty."
             )
-        text = decode_article(data, suffix, filename)
+        decoded = decode_article(data, suffix, filename)
+        text = decoded.text
         stem = fields.get("title") or Path(filename).stem
         source_id = source_id_for(stem)
-        entry = {k: v for k, v in fields.items() if k in _FIELDS and v}
+        entry = decoded.page | {k: v for k, v in fields.items() if k in _FIELDS and v}
         self._drop_file(source_id)
         stored_suffix = ".txt" if suffix in (".html", ".htm") else suffix
         (self.folder / f"{source_id}{stored_suffix}").write_text(text, encoding="utf-8")

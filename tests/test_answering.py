@@ -15,6 +15,7 @@ from assistant.answering import Plan
 from assistant.evaluation import load_questions
 from assistant.records import Passage, Retrieval
 from tests.conftest import DEV_QUESTIONS
+from tests.evidence import make_passage
 from tests.fake_openai import FakeOpenAI, Reply
 
 KEY = "sk-test-SECRET-4242"
@@ -242,7 +243,7 @@ def test_extractive_mode_on_the_dev_questions(shipped_assistant: Assistant) -> N
 def test_extractive_groups_outlets_and_quotes_itself(shipped_assistant: Assistant) -> None:
     answer = shipped_assistant.ask(EU_QUESTION)
     assert answer.text.startswith("### How the sources see it")
-    assert len({c.outlet for c in answer.citations}) > 1
+    assert len({c.source.outlet for c in answer.citations}) > 1
     for citation in answer.citations:
         assert f"“{citation.quote}” [{citation.n}]" in answer.text
 
@@ -268,17 +269,13 @@ INJECTION = (
 
 def _golden_passages() -> list[Passage]:
     def make(n: int, text: str, outlet: str, author: str | None) -> Passage:
-        return Passage(
-            chunk_id=f"src-{n}:0000:abc",
-            source_id=f"src-{n}",
+        return make_passage(
+            f"src-{n}:0000:abc",
+            text,
             title=f"Title {n}",
             outlet=outlet,
             author=author,
             published="2025-05-21",
-            url=None,
-            text=text,
-            start=0,
-            end=len(text),
         )
 
     return [
@@ -291,8 +288,8 @@ def test_rendered_prompt_matches_golden_and_contains_the_injection(
     shipped_assistant: Assistant,
 ) -> None:
     passages = _golden_passages()
-    plan = Plan("Is time on Russia's side?", "q", None, Retrieval("q", "q", True, passages), {})
-    system, user = shipped_assistant.answerer.messages(plan, [])
+    plan = Plan("Is time on Russia's side?", "q", Retrieval("q", "q", True, passages))
+    system, user = shipped_assistant.answerer.messages(plan)
     rendered = f"=== system\n{system[1]}\n=== user\n{user[1]}"
     golden = (DEV_QUESTIONS.parent / "golden" / "answer_prompt.txt").read_text(encoding="utf-8")
     assert rendered == golden

@@ -10,15 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.citations import (
-    NOTES_MARKER,
-    StreamSplitter,
-    build_answer,
-    format_references,
-    normalize,
-    quote_in_passage,
-)
+from assistant.citations import NOTES_MARKER, StreamSplitter, build_answer, format_references
 from assistant.records import Answer, Passage
+from assistant.text import find_quote, normalize
+from tests.evidence import make_passage
+
+
+def quote_in_passage(quote: str, text: str) -> bool:
+    return find_quote(quote, text) is not None
+
 
 TEXTS = {
     1: "Putin will not accept NATO membership for Ukraine under any circumstances, "
@@ -34,17 +34,15 @@ TEXTS = {
 
 def passage(n: int, text: str | None = None, source_id: str | None = None) -> Passage:
     body = TEXTS.get(n, f"Passage number {n} says something plain.") if text is None else text
-    return Passage(
-        chunk_id=f"chunk-{n}",
+    return make_passage(
+        f"chunk-{n}",
+        body,
         source_id=source_id or f"source-{n}",
         title=f"Title {n}",
         outlet=f"Outlet {n}",
         author=f"Author {n}",
         published=f"2024-03-0{n}",
         url=f"https://example.org/{n}" if n % 2 else None,
-        text=body,
-        start=0,
-        end=len(body),
     )
 
 
@@ -91,13 +89,13 @@ def test_valid_answer_with_verified_quotes() -> None:
         (2, "chunk-2", True),
     ]
     first = result.citations[0]
-    assert (first.source_id, first.title, first.outlet, first.author) == (
+    assert (first.source_id, first.source.title, first.source.outlet, first.source.author) == (
         "source-1",
         "Title 1",
         "Outlet 1",
         "Author 1",
     )
-    assert (first.published, first.url, first.quote) == (
+    assert (first.source.published, first.source.url, first.quote) == (
         "2024-03-01",
         "https://example.org/1",
         "will not accept NATO membership",

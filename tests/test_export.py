@@ -38,7 +38,9 @@ def citation(
         "published": "2025-05-21",
         **source,
     }
-    passage = Passage(chunk_id="a:0000:x", source=Source(url=url, **meta), text=quote, start=0, end=9)
+    passage = Passage(
+        chunk_id="a:0000:x", source=Source(url=url, **meta), text=quote, start=0, end=9
+    )
     return Citation(n=n, passage=passage, quote=quote, verified=verified)
 
 

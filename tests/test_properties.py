@@ -7,15 +7,15 @@ answer properties here add first-use numbering and citation-to-passage integrity
 
 from __future__ import annotations
 
-import re
 import string
 
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from assistant.citations import NOTES_MARKER, build_answer
-from assistant.records import Passage
+from assistant.text import marker_numbers
 from store.cleaning import LINE_RULES, TAIL_RULES, CleanedText, clean
+from tests.evidence import make_passage
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -176,17 +176,12 @@ def test_clean_keeps_every_prose_paragraph_of_the_first_half(
 # ---- build_answer -------------------------------------------------------------------------
 
 PASSAGES = [
-    Passage(
-        chunk_id=f"chunk-{n}",
+    make_passage(
+        f"chunk-{n}",
+        f"Passage {n} says the talks will resume next week in the capital.",
         source_id=f"source-{n % 3}",
         title=f"Title {n}",
         outlet=f"Outlet {n % 3}",
-        author=None,
-        published=None,
-        url=None,
-        text=f"Passage {n} says the talks will resume next week in the capital.",
-        start=0,
-        end=60,
     )
     for n in range(1, 6)
 ]
@@ -211,7 +206,7 @@ def test_build_answer_markers_point_at_citations_numbered_by_first_use(
         result = build_answer("q?", visible + tail, notes, PASSAGES, mode="llm", model="m")
         numbers = [c.n for c in result.citations]
         assert numbers == list(range(1, len(numbers) + 1))
-        used = [int(n) for n in re.findall(r"\[(\d+)\]", result.text)]
+        used = marker_numbers(result.text)
         assert set(used) <= set(numbers)
         first_use = list(dict.fromkeys(used))
         assert first_use == list(range(1, len(first_use) + 1)), result.text

@@ -19,7 +19,9 @@ def answer() -> Answer:
         Citation(1, first, "The EU should wait.", True, (18, 37)),
         Citation(2, second, f"Second passage {HOSTILE}", False),
     ]
-    return Answer("Q?", "It says so [1] and [2] [3].", citations, [], True, "llm", "m", [first, second])
+    return Answer(
+        "Q?", "It says so [1] and [2] [3].", citations, [], True, "llm", "m", [first, second]
+    )
 
 
 def test_chips_open_their_passage_and_a_marker_without_citation_opens_nothing() -> None:
@@ -62,7 +64,7 @@ def test_links_only_to_plain_web_addresses() -> None:
     assert render.link("https://e.org/a?b=1&c=2", "x") == (
         '<a href="https://e.org/a?b=1&amp;c=2" target="_blank" rel="noopener noreferrer">x</a>'
     )
-    for url in ("https://e.org/a\n<img src=x>", "javascript:alert(1)", "https://e.org/\"x", None):
+    for url in ("https://e.org/a\n<img src=x>", "javascript:alert(1)", 'https://e.org/"x', None):
         assert render.link(url, "x") == ""
 
 

@@ -7,7 +7,6 @@ from collections.abc import Callable
 import pytest
 
 from assistant import Assistant, ParallaxError, Settings
-from assistant.extractive import sentences
 from store.embeddings import HashingEmbedder
 
 
@@ -52,10 +51,3 @@ def test_manifest_javascript_url_is_dropped(
     assistant.ingest()
     [source] = assistant.sources()
     assert source.meta.url is None and source.meta.outlet == "Gazette"
-
-
-def test_extractive_sentences_drop_a_stray_closing_quote() -> None:
-    text = "“This is not going to end any other way than a negotiated peace.” He said more today."
-    found = sentences(text)
-    assert "This is not going to end any other way than a negotiated peace." in found[0]
-    assert found[0].count("“") == found[0].count("”")

@@ -26,7 +26,12 @@ def plan_and_answer(
 
 
 def test_an_uncited_outlet_that_was_retrieved_is_suggested_first() -> None:
-    n0, p1, n2, w3 = passage(NATION, 0, 0), passage(POLICY, 1, 1), passage(NATION, 2, 2), passage(WEEK, 3, 3)
+    n0, p1, n2, w3 = (
+        passage(NATION, 0, 0),
+        passage(POLICY, 1, 1),
+        passage(NATION, 2, 2),
+        passage(WEEK, 3, 3),
+    )
     answer, plan = plan_and_answer([n0, p1, n2, w3], cited=[n0])
     assert suggest(answer, plan) == [
         "What does Foreign Policy argue?",
