@@ -167,7 +167,7 @@ def reply_citing(fake: FakeOpenAI, text: str = "", **reply: Any) -> Reply:
     with their first sentence, then the hidden notes."""
     prompt = fake.chat_requests()[-1].body["messages"][-1]["content"]
     blocks = source_blocks(prompt)
-    first, second = sorted(blocks)[:2]
+    first, second = (sorted(blocks) * 2)[:2]  # one passage: cited twice
     quotes = {str(n): first_sentence(blocks[n][1]) for n in (first, second)}
     notes = {"answerable": True, "quotes": quotes, "disagreements": []}
     body = text or (
@@ -414,10 +414,10 @@ def test_streaming_never_shows_the_protocol_and_questions_queue(store: Path) -> 
                 "() => window.__samples.some(s => !s.done && s.chips > 0)"
             )  # chips appear while the answer streams
             shot(page, "08-streaming")
-            submit(page, "What do the ecologists say about the herons?")  # while pending
+            submit(page, "What does River Review argue about the herons?")  # while pending
             expect(page.get_by_text("Queued: asked as soon as")).to_be_visible()
             shot(page, "09-queued")
-            page.wait_for_selector(".st-key-sources-1")
+            page.wait_for_selector(".st-key-turn-1")
             wait_idle(page)
             samples = page.evaluate("window.__samples")
             streaming = [s for s in samples if not s["done"] and s["text"].strip()]
@@ -427,7 +427,7 @@ def test_streaming_never_shows_the_protocol_and_questions_queue(store: Path) -> 
             assert all(s["starters"] == 0 for s in streaming)  # gone once a question is asked
             messages = page.locator(MESSAGES)
             expect(messages.nth(2)).to_contain_text("herons")
-            expect(page.locator(".st-key-sources-1")).to_be_visible()  # answered, not dropped
+            expect(page.locator(".st-key-sources-1")).to_contain_text("River Review")  # answered
             shot(page, "10-queued-answered")
     assert_local(requests)
 
@@ -455,7 +455,7 @@ def test_hung_model_shows_time_stops_and_retries(store: Path) -> None:
             expect(page.locator(MESSAGES).nth(1)).to_contain_text("makes one case")
             shot(page, "12-stopped-partial")
 
-            submit(page, "What does the council say about the flood risk?")
+            submit(page, "Why did the Ostrava council delay the dam vote?")
             expect(status).to_have_text(re.compile(r"Asking the model… ([3-9]|\d\d+) s"))
             page.locator(".st-key-stop button").click()
             expect(page.get_by_text("Stopped before the model wrote anything")).to_be_visible()
@@ -467,7 +467,7 @@ def test_hung_model_shows_time_stops_and_retries(store: Path) -> None:
             expect(page.locator(".st-key-failed-1")).to_have_count(0)
             shot(page, "14-retry-succeeded")
 
-            submit(page, "How many heron nests did the ecologists count?")
+            submit(page, "What does River Review argue about the Ostrava dam?")
             page.wait_for_selector(".st-key-failed-2")
             wait_idle(page)
             expect(page.locator(".st-key-failed-2")).to_contain_text("Retry")
@@ -513,7 +513,7 @@ def test_phone_width_and_the_key_never_shown(store: Path) -> None:
                 page.get_by_role("button", name="Export as Markdown").click()
             exported = Path(download.value.path()).read_text(encoding="utf-8")
             (ARTIFACTS / "export-phone.md").write_text(exported, encoding="utf-8")
-        assert KEY not in exported and "[redacted]" in exported
+        assert KEY not in exported and "Bearer \\[redacted\\]" in exported
         assert "- Mode: LLM" in exported and "- Model: gpt-4o-mini" in exported
     assert_local(requests)
 

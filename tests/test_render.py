@@ -45,6 +45,14 @@ def test_sources_list_each_article_once_with_its_passages() -> None:
     assert "⚠ not verified" in html
 
 
+def test_the_html_is_one_block_whatever_the_text_holds() -> None:
+    broken = Passage("nation:2", NATION, "Title\n\nFirst line.", 0, 20)
+    quoted = Answer(
+        "Q?", "[1]", [Citation(1, broken, "Title\n\nFirst line.", True)], [], True, "llm", "m"
+    )
+    assert "\n" not in render.sources_html(quoted, "0", removed=())
+
+
 def test_untrusted_text_stays_text_in_every_parser() -> None:
     html = render.sources_html(answer(), "0", removed=())
     for raw in ("<img", "[x](", "**b**", ":red[", "$m$", 'onerror="'):

@@ -181,10 +181,12 @@ def script_disagreement(fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> No
 @pytest.mark.usefixtures("extractive")
 def test_extractive_answer_has_an_honest_intro_chips_sources_and_quotes() -> None:
     at = start()
-    intro = text(at.get_by_key("intro"))
-    assert "5 articles" in intro and "quoted verbatim and cited" in intro
-    assert "disagree" not in intro  # offline, no such claim
-    assert "OPENAI_API_KEY" not in intro  # the configuration help is behind a link
+    intro = at.get_by_key("intro")
+    description = intro.markdown[0].value
+    assert "5 articles" in description and "quoted verbatim and cited" in description
+    assert "disagree" not in description  # offline, no such claim
+    assert "OPENAI_API_KEY" not in description  # the configuration help is behind a link
+    assert any("OPENAI_API_KEY" in m.value for m in intro.markdown[1:])  # in the popover
     starters = [b for b in at.button if (b.key or "").startswith("starter-")]
     assert 3 <= len(starters) <= 4
     assert any("extractive" in c.value for c in at.sidebar.caption)
@@ -387,16 +389,16 @@ def test_library_add_escape_and_remove(
     assert at.subheader[0].value == "2 articles"
     page = text(at.main)
     assert "&lt;script&gt;alert\\(1\\)&lt;/script&gt;" in page
-    assert "\\[x\\]\\(javascript\\:alert\\(1\\)\\)" in page
+    assert "](javascript" not in page
     assert "<script>" not in page and "<b>" not in page
 
     at.switch_page("views/chat.py").run()
-    at = ask(at, "What did the union leader write in the post before it was deleted?")
+    at = ask(at, "Why did the harbour pilots in Valparaiso go on strike?")
     answer = last_answer(at)
     assert "pilots-strike" in {c.source_id for c in answer.citations}
     everything = text(at.main) + "\n".join(e.value for e in at.sidebar.markdown)
-    assert "<script>" not in everything and "<b>" not in everything
-    assert "[x](javascript" not in everything and "\\[x\\]" in everything  # no link
+    assert "<script>alert" not in everything and "<b>News" not in everything
+    assert "[x](javascript" not in everything
     assert "Harbour &#60;b&#62;News&#60;/b&#62;" in everything
     assert "example.org/pilots#:~:text=" in everything
 

@@ -24,6 +24,7 @@ from assistant import (
 )
 from assistant.export import redact_answer
 from assistant.planning import Plan
+from assistant.suggestions import suggest
 
 log = logging.getLogger("parallax.ui")
 Phase = Literal["retrieving", "asking", "writing", "done", "failed"]
@@ -127,7 +128,10 @@ class Job:
                 with self._lock:
                     self.text += piece
                     self.phase = "writing"
-            self.answer = redact_answer(stream.answer, self.secrets)
+            answer = redact_answer(stream.answer, self.secrets)
+            if not answer.suggestions:  # the assistant leaves them to us offline (for now)
+                answer.suggestions = suggest(answer, self.plan)
+            self.answer = answer
         except LLMTimeoutError:
             self.error = (
                 f"The model server had not finished after {self.elapsed:.0f} s, so Parallax "

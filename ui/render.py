@@ -50,7 +50,9 @@ mark.px-quote{background:#ffe58a;color:#1f1f1f;padding:.05em .15em;border-radius
 </style>
 """
 
-_ENTITIES = str.maketrans({c: f"&#{ord(c)};" for c in "&<>\"'\\`*_[]()!#|~$:{}"})
+_ENTITIES = str.maketrans(
+    {"\n": " ", "\r": " ", **{c: f"&#{ord(c)};" for c in "&<>\"'\\`*_[]()!#|~$:{}"}}
+)
 _HTML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 # Plain text: every markdown punctuation mark, so nothing in it can become markup.
 _PLAIN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:=])")
@@ -82,7 +84,8 @@ def label(text: str) -> str:
 
 def esc(text: str) -> str:
     """Untrusted text inside our own HTML: markup characters of HTML and of markdown as
-    entities, so the text stays text whichever parser reads it."""
+    entities, so the text stays text whichever parser reads it; on one line, as a blank line
+    would end the HTML block it sits in."""
     return text.translate(_ENTITIES)
 
 
