@@ -209,6 +209,24 @@ def test_extractive_answer_has_an_honest_intro_chips_sources_and_quotes() -> Non
 
 
 @pytest.mark.usefixtures("extractive")
+def test_a_question_naming_an_outlet_says_so_and_can_search_all() -> None:
+    at = ask(start(), "What does Foreign Policy argue about the negotiations?")
+    answer = last_answer(at)
+    assert answer.scope is not None and answer.scope.reason == "named"
+    assert {c.source.outlet for c in answer.citations} == {"Foreign Policy"}
+    assert any(
+        "Searching: Foreign Policy only" in c.value for c in at.get_by_key("scope-0").caption
+    )
+
+    at.button(key="search-all-0").click().run()  # asked again, in its place, unnarrowed
+    assert not at.exception, at.exception
+    answer = last_answer(at)
+    assert len(at.session_state["turns"]) == 1
+    assert answer.scope is not None and answer.scope.reason == "all"
+    assert len({p.source.outlet for p in answer.passages}) > 1
+
+
+@pytest.mark.usefixtures("extractive")
 def test_question_the_articles_do_not_cover() -> None:
     at = ask(start(), "Who won the 2024 Super Bowl?")
     answer = last_answer(at)

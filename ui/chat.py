@@ -14,6 +14,7 @@ import streamlit as st
 from assistant import (
     ExportHeader,
     ParallaxError,
+    Scope,
     SourceInfo,
     Turn,
     conversation_markdown,
@@ -289,9 +290,8 @@ def show(turn: Turn, position: int) -> None:
         if turn.answer is None:
             failed(turn, position)
             return
-        plan = state.plans().get(position)
-        if plan is not None:
-            searched(plan.scope, position)
+        if turn.answer.scope is not None:
+            searched(turn.answer.scope, position)
         render.answer(turn.answer, key, removed_sources(turn))
         slot = st.empty()  # emptied, not left stale, once a later question is asked
         if position == len(state.turns()) - 1 and state.job() is None:
@@ -299,13 +299,12 @@ def show(turn: Turn, position: int) -> None:
                 follow_ups(turn, key)
 
 
-def searched(scope: object, position: int) -> None:
-    """ "Searching: The Nation only · search all" when the question narrowed the search."""
-    label = getattr(scope, "label", "")
-    if getattr(scope, "reason", "all") != "named":
+def searched(scope: Scope, position: int) -> None:
+    """Shows 'Searching: The Nation only · search all' when the question named what to search."""
+    if scope.reason != "named":
         return
     with st.container(horizontal=True, vertical_alignment="center", key=f"scope-{position}"):
-        st.caption(f"Searching: {render.plain(label)}")
+        st.caption(f"Searching: {render.plain(scope.label)}")
         st.button(
             "search all",
             key=f"search-all-{position}",
