@@ -290,7 +290,8 @@ def test_extractive_chat_chips_sources_persistence_and_upload(store: Path, tmp_p
 
         # A follow-up suggestion asks itself.
         suggestion = page.locator(".st-key-suggest-0 button").first
-        asked = suggestion.inner_text().strip()
+        asked = suggestion.locator('[data-testid="stMarkdownContainer"]').inner_text().strip()
+        assert asked.startswith("What ")
         suggestion.click()
         page.wait_for_selector(".st-key-turn-1")
         wait_idle(page)
