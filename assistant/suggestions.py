@@ -1,9 +1,9 @@
 """Offline follow-up suggestions: what the retrieval found that the answer left unused.
 
 No model writes these, so they come from records only: an outlet whose passages were
-retrieved for the question but never cited ("What does Foreign Policy argue?"), then a cited
+retrieved for the question but never cited ("What does Foreign Policy say about this?"), then a cited
 article with more retrieved passages than the answer used. Each names its outlet, so asking it
-narrows the search to that outlet.
+narrows the search to that outlet, and "this" ties it to the question answered.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def suggest(answer: Answer, plan: Plan) -> list[str]:
     found: list[str] = []
     for p in passages:  # outlets that speak to the question but went uncited
         if _name(p) not in cited_names:
-            found.append(f"What does {_name(p)} argue?")
+            found.append(f"What does {_name(p)} say about this?")
     for p in passages:  # more of an article the answer drew on
         if p.source_id in cited_sources and p.chunk_id not in cited_chunks:
             found.append(f"What else does {_name(p)} say about this?")

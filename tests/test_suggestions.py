@@ -34,8 +34,8 @@ def test_an_uncited_outlet_that_was_retrieved_is_suggested_first() -> None:
     )
     answer, plan = plan_and_answer([n0, p1, n2, w3], cited=[n0])
     assert suggest(answer, plan) == [
-        "What does Foreign Policy argue?",
-        "What does The Week argue?",
+        "What does Foreign Policy say about this?",
+        "What does The Week say about this?",
         "What else does The Nation say about this?",
     ]
 
@@ -50,13 +50,13 @@ def test_an_outlet_cited_through_another_article_is_not_called_uncited() -> None
     other = Source("nation-2", "Second piece", "The Nation")
     n0, o1 = passage(NATION, 0, 0), passage(other, 1, 1)
     answer, plan = plan_and_answer([n0, o1], cited=[n0])
-    assert "What does The Nation argue?" not in suggest(answer, plan)
+    assert "What does The Nation say about this?" not in suggest(answer, plan)
 
 
 def test_an_unknown_outlet_is_named_by_its_title() -> None:
     n0, a1 = passage(NATION, 0, 0), passage(ANON, 1, 1)
     answer, plan = plan_and_answer([n0, a1], cited=[n0])
-    assert suggest(answer, plan) == ["What does “Untitled musings” argue?"]
+    assert suggest(answer, plan) == ["What does “Untitled musings” say about this?"]
 
 
 def test_nothing_to_suggest_when_the_articles_do_not_cover_the_question() -> None:
