@@ -2,6 +2,7 @@
 
 from assistant.answering import AnswerStream
 from assistant.citations import format_references
+from assistant.conversations import ChatSettings, Conversations, Summary, Turn
 from assistant.errors import (
     EmptyQuestionError,
     LLMAuthError,
@@ -14,7 +15,15 @@ from assistant.errors import (
     StoreUnavailableError,
     UnknownSourceError,
 )
-from assistant.export import conversation_markdown, text_fragment_url
+from assistant.export import (
+    ExportHeader,
+    conversation_markdown,
+    redact,
+    redact_answer,
+    safe_url,
+    text_fragment_url,
+)
+from assistant.models import available_models
 from assistant.planning import Plan
 from assistant.records import (
     Answer,
@@ -37,10 +46,13 @@ __all__ = [
     "Answer",
     "AnswerStream",
     "Assistant",
+    "ChatSettings",
     "Citation",
+    "Conversations",
     "Coverage",
     "Disagreement",
     "EmptyQuestionError",
+    "ExportHeader",
     "Inspection",
     "LLMAuthError",
     "LLMError",
@@ -59,12 +71,18 @@ __all__ = [
     "SourceInfo",
     "StoreLockedError",
     "StoreUnavailableError",
+    "Summary",
+    "Turn",
     "UnknownSourceError",
+    "available_models",
     "conversation_markdown",
     "find_quote",
     "format_references",
     "load_settings",
     "marker_numbers",
+    "redact",
+    "redact_answer",
+    "safe_url",
     "settings_table",
     "text_fragment_url",
 ]

@@ -21,6 +21,7 @@ from assistant.extractive import NOT_COVERED, NOTICE, extract
 from assistant.planning import Plan
 from assistant.prompts import history_text, render, source_blocks
 from assistant.records import Answer, Mode, Passage
+from assistant.suggestions import suggest
 from assistant.text import BRACKET_RE, NUMBER_RE, OPEN_MARKER_RE, marker_numbers
 from store.embeddings import Embedder
 
@@ -237,9 +238,12 @@ class Answerer:
         return stream  # `finish` reads what `stream` showed
 
     def _stamp(self, answer: Answer, plan: Plan, started: float, notice: str | None) -> Answer:
-        """What every answer carries from its plan: passages, scope, query, timings."""
+        """What every answer carries from its plan: passages, scope, query, timings, and
+        follow-up suggestions from what was retrieved (a complete answer only)."""
+        suggestions = [] if answer.incomplete else suggest(answer, plan)
         return replace(
             answer,
+            suggestions=answer.suggestions or suggestions,
             passages=list(plan.retrieval.passages),
             scope=plan.scope,
             query=plan.query,

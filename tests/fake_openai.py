@@ -14,7 +14,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -46,6 +46,9 @@ class Reply:
     chunk_size: int = 4
     retry_after_ms: int | None = 10
     finish_reason: str | None = "stop"  # None: a stream that ends cleanly but unfinished
+    chunk_delay: float = 0.0  # seconds between streamed pieces: a model writing slowly
+    stall_after: int | None = None  # streamed characters after which the server hangs
+    stall: float = 0.0  # how long it hangs there
 
     @classmethod
     def error(cls, status: int, message: str = "", retry_after_ms: int | None = 10) -> Reply:
@@ -234,8 +237,14 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             cut = reply.malformed_after if reply.truncate_after is None else reply.truncate_after
             text = reply.text if cut is None else reply.text[:cut]
             self._event(_chunk(model, {"role": "assistant", "content": ""}))
+            sent = 0
             for piece in _pieces(text, reply.chunk_size):
+                if reply.stall_after is not None and sent >= reply.stall_after:
+                    time.sleep(reply.stall)
+                    reply = replace(reply, stall_after=None)
                 self._event(_chunk(model, {"content": piece}))
+                sent += len(piece)
+                time.sleep(reply.chunk_delay)
             if reply.truncate_after is not None:
                 self._drop_connection()
                 return

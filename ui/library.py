@@ -6,7 +6,7 @@ import math
 
 import streamlit as st
 
-from assistant import Assistant, ParallaxError, SourceInfo
+from assistant import Assistant, ParallaxError, SourceInfo, safe_url
 from ui import render, state
 
 FIELDS = ("title", "outlet", "author", "published", "url")
@@ -61,8 +61,11 @@ def add(assistant: Assistant, data: bytes, filename: str, fields: dict[str, str 
     if not data.strip():
         st.error("Upload a .txt, .md or .html file, or paste the article's text.")
         return
-    if fields["url"] and not render.http_url(fields["url"]):
-        st.error("The link to the original must start with http:// or https://.")
+    if fields["url"] and not safe_url(fields["url"]):
+        st.error(
+            "The link to the original must be a web address starting with http:// or "
+            "https://, without spaces."
+        )
         return
     bar = st.progress(0.0, text="Cleaning and splitting the article…")
 
@@ -92,9 +95,9 @@ def article(assistant: Assistant, info: SourceInfo) -> None:
     with st.expander(f"**{render.plain(meta.outlet)}** · {render.plain(meta.title)}"):
         details = [render.plain(x) for x in (meta.author, meta.published) if x]
         details += [render.count(info.chunks, "passage"), f"`{meta.id}`"]
-        if link := render.http_url(meta.url):
-            details.append(f"[original ↗]({link.replace(')', '%29').replace(' ', '%20')})")
-        st.markdown(" · ".join(details))
+        if original := render.link(meta.url, "original ↗"):
+            details.append(original)
+        st.markdown(" · ".join(details), unsafe_allow_html=True)
         try:
             prepared = assistant.inspect(meta.id)
         except ParallaxError as exc:

@@ -17,6 +17,7 @@ def main() -> None:
     except ParallaxError as exc:  # SettingsError too: the same one line the CLI prints
         st.error(render.plain(str(exc)), icon=":material/error:")
         st.stop()
+    state.restore(base)
     state.set_scope(render_sidebar(base))
     # Not ui/pages/: a folder of that name switches Streamlit (and AppTest) to the old
     # pages-directory mode, which skips this entry script on reruns.
