@@ -8,6 +8,7 @@ and streamed word by word, so the UI treats every answer alike.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
@@ -119,7 +120,10 @@ class AnswerStream:
         self._stopped = True
         close = getattr(self._pieces, "close", None)
         if close is not None:
-            close()
+            # From another thread while the reader is blocked on a hung server, the generator
+            # cannot be closed; the reader stops at its next piece (see __iter__).
+            with contextlib.suppress(ValueError):
+                close()
         self._answer = self._finish(True, "Stopped before the answer was complete.")
 
     @property
