@@ -42,7 +42,9 @@ def _print_json(data: Any) -> None:
 
 
 def cmd_ingest(assistant: Assistant, args: argparse.Namespace) -> int:
-    report = assistant.ingest([Path(p) for p in args.paths] or None, rebuild=args.rebuild)
+    urls = [p for p in args.paths if p.lower().startswith(("http://", "https://"))]
+    paths = [Path(p) for p in args.paths if p not in urls]
+    report = assistant.ingest(paths or None, urls=urls, rebuild=args.rebuild)
     for message in report.skipped + report.renamed:
         log.warning("%s", message)
     log.info("%s", report.summary())
@@ -231,7 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ingest", help="add files to the library and index it")
-    p.add_argument("paths", nargs="*", help="article files or folders to add (.txt, .md, .html)")
+    p.add_argument(
+        "paths", nargs="*", help="article files, folders or http(s) links to add (.txt, .md, .html)"
+    )
     p.add_argument("--rebuild", action="store_true", help="drop the store and re-embed everything")
     p.set_defaults(run=cmd_ingest)
 

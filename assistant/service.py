@@ -31,6 +31,8 @@ from assistant.settings import Settings
 from store.articles import Article
 from store.chroma_store import ChunkStore, StoredChunk
 from store.embeddings import Embedder, make_embedder
+from store.errors import ParallaxError
+from store.fetch import Fetched, fetch
 from store.ingest import IngestReport, Progress, ingest, prepare
 from store.library import Library, LibraryNotes
 
@@ -107,19 +109,35 @@ class Assistant:
         self,
         paths: list[Path] | None = None,
         *,
+        urls: list[str] | None = None,
         rebuild: bool = False,
         progress: Progress | None = None,
     ) -> IngestReport:
-        """Copy `paths` into the library (if any), then make the store match the library.
+        """Copy `paths` and the pages at `urls` into the library (if any), then make the store
+        match the library. A link that cannot be fetched is reported and skipped.
 
         One hold of the write lock covers the copy, the rebuild and the ingest: library
         writes read-modify-write the manifest, and another process's ingest must not see
         a library half-way through them.
         """
+        pages: list[tuple[str, Fetched]] = []
+        unfetched: list[str] = []
+        for url in urls or []:
+            try:
+                pages.append((url, fetch(url, self.library.max_bytes)))
+            except ParallaxError as exc:
+                unfetched.append(str(exc))
         with self.store.write_lock():
-            added = LibraryNotes()
+            added = LibraryNotes(skipped=unfetched)
             if paths:
-                _, added = self.library.add_files(paths)
+                _, notes = self.library.add_files(paths)
+                added.skipped.extend(notes.skipped)
+                added.renamed.extend(notes.renamed)
+            for url, page in pages:
+                try:
+                    self.library.add_document(page.data, page.filename, {"url": page.url})
+                except ParallaxError as exc:
+                    added.skipped.append(f"{url}: {exc}")
             if rebuild:
                 self.store.reset()
             found = LibraryNotes()
@@ -146,6 +164,18 @@ class Assistant:
         with self.store.write_lock():
             source_id, _ = self.library.add_document(data, filename, fields)
             return source_id, self.ingest(progress=progress)
+
+    def add_url(
+        self,
+        url: str,
+        fields: dict[str, str | None] | None = None,
+        progress: Progress | None = None,
+    ) -> tuple[str, IngestReport]:
+        """Fetch the page at `url` (outside the lock: the network may be slow), then store and
+        index it like an uploaded page, its URL kept as the link to the original."""
+        page = fetch(url, self.library.max_bytes)
+        fields = {**(fields or {}), "url": (fields or {}).get("url") or page.url}
+        return self.add_article(page.data, page.filename, fields, progress)
 
     def remove_article(self, source_id: str) -> IngestReport:
         self._require_known([source_id])

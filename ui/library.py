@@ -40,6 +40,7 @@ def add_form(assistant: Assistant) -> None:
             max_upload_size=max(1, math.ceil(assistant.settings.max_file_mb)),
         )
         pasted = st.text_area("…or paste the article's text", height=150)
+        link = st.text_input("…or give a link to the article", placeholder="https://…")
         left, right = st.columns(2)
         title = left.text_input("Title", placeholder="Taken from the text if empty")
         outlet = right.text_input("Outlet", placeholder="e.g. The Nation")
@@ -48,18 +49,27 @@ def add_form(assistant: Assistant) -> None:
         url = st.text_input("Link to the original", placeholder="https://…")
         submitted = st.form_submit_button("Add to the library", type="primary")
     if submitted:
-        if upload is not None:
-            data, filename = upload.getvalue(), upload.name
-        else:
-            data, filename = pasted.encode(), "pasted.txt"
         values = (title, outlet, author, published, url)
         fields = {k: v.strip() or None for k, v in zip(FIELDS, values, strict=True)}
-        add(assistant, data, filename, fields)
+        if upload is not None:
+            add(assistant, fields, data=upload.getvalue(), filename=upload.name)
+        elif pasted.strip() or not link.strip():
+            add(assistant, fields, data=pasted.encode(), filename="pasted.txt")
+        else:
+            add(assistant, fields, link=link.strip())
 
 
-def add(assistant: Assistant, data: bytes, filename: str, fields: dict[str, str | None]) -> None:
-    if not data.strip():
-        st.error("Upload a .txt, .md or .html file, or paste the article's text.")
+def add(
+    assistant: Assistant,
+    fields: dict[str, str | None],
+    *,
+    data: bytes = b"",
+    filename: str = "",
+    link: str = "",
+) -> None:
+    """Add an uploaded or pasted article, or the page at `link`, and index it."""
+    if not link and not data.strip():
+        st.error("Upload a .txt, .md or .html file, paste the article's text, or give a link.")
         return
     if fields["url"] and not safe_url(fields["url"]):
         st.error(
@@ -67,13 +77,16 @@ def add(assistant: Assistant, data: bytes, filename: str, fields: dict[str, str 
             "https://, without spaces."
         )
         return
-    bar = st.progress(0.0, text="Cleaning and splitting the article…")
+    bar = st.progress(0.0, text="Fetching the page…" if link else "Cleaning and splitting…")
 
     def progress(done: int, total: int) -> None:
         bar.progress(done / total if total else 1.0, text=f"Indexing passages: {done} of {total}")
 
     try:
-        source_id, report = assistant.add_article(data, filename, fields, progress=progress)
+        if link:
+            source_id, report = assistant.add_url(link, fields, progress=progress)
+        else:
+            source_id, report = assistant.add_article(data, filename, fields, progress=progress)
     except ParallaxError as exc:
         bar.empty()
         st.error(render.plain(str(exc)), icon=":material/error:")
