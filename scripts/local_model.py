@@ -233,7 +233,13 @@ def server_command(model: ChunkedModel, port: int) -> list[str]:
 
 
 def client_env(model: ChunkedModel, port: int) -> dict[str, str]:
-    return {"OPENAI_BASE_URL": f"http://{HOST}:{port}/v1", "PARALLAX_LLM_MODEL": model.alias}
+    """What Parallax needs to use the local server. The timeout is longer than the default:
+    on two cores a long prompt takes tens of seconds before the first token arrives."""
+    return {
+        "OPENAI_BASE_URL": f"http://{HOST}:{port}/v1",
+        "PARALLAX_LLM_MODEL": model.alias,
+        "PARALLAX_LLM_TIMEOUT": "300",
+    }
 
 
 def print_env(model: ChunkedModel, port: int) -> None:

@@ -132,7 +132,12 @@ def served_model(base_url: str) -> str:
 
 
 def record(
-    base_url: str, questions_path: Path, out_dir: Path, only: set[str], model: str | None
+    base_url: str,
+    questions_path: Path,
+    out_dir: Path,
+    only: set[str],
+    model: str | None,
+    embedding_model: str = Settings.model_fields["embedding_model"].default,
 ) -> int:
     model = model or served_model(base_url)
     questions = [q for q in load_questions(questions_path) if not only or q.id in only]
@@ -144,6 +149,7 @@ def record(
             library_dir=Path(tmp) / "library",
             chroma_path=Path(tmp) / "chroma",
             chroma_host=None,
+            embedding_model=embedding_model,
             llm="auto",
             openai_api_key=None,
             openai_base_url=proxy.url,

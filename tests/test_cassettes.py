@@ -1,0 +1,156 @@
+"""Real model replies, replayed: the recorder, the replay server, and the readers on real text.
+
+The cassettes in tests/cassettes/ were recorded from Qwen2.5-Coder-1.5B-Instruct served by
+llama-cpp-python (`make local-model`, `make serve-local`, `make record-cassettes`). Replay
+matches requests exactly, so a change to the prompt or to retrieval makes the replay test
+fail with the command that re-records.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from assistant.answering import Answerer
+from assistant.chat_model import OpenAIChatModel
+from assistant.protocol import ReplyReader
+from assistant.service import Assistant
+from tests.cassettes import Cassette, Exchange, load, load_all
+from tests.conftest import SHIPPED
+from tests.fake_openai import FakeOpenAI, Reply
+from tests.record_cassettes import RecordingProxy, record
+
+CASSETTES = load_all()
+IDS = [c.question_id for c in CASSETTES]
+# What must never reach a reader: a notes marker or label, JSON structure, a code fence.
+RESIDUE = re.compile(
+    r'<<<|\{\s*"|"\s*:\s*[\[{"\d]|```|^\s*(?:#+|\*\*)\s*notes\b|^\s*notes\s*:?\s*$',
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def client_for(fake: FakeOpenAI) -> OpenAIChatModel:
+    return OpenAIChatModel(
+        model="replayed",
+        api_key=None,
+        base_url=fake.url,
+        temperature=0.1,
+        timeout=10,
+        max_retries=0,
+        max_tokens=1536,
+    )
+
+
+def messages_of(exchange: Exchange) -> list[tuple[str, str]]:
+    return [(m["role"], m["content"]) for m in exchange.request["messages"]]
+
+
+def test_there_are_recorded_replies_for_the_dev_questions() -> None:
+    assert len({c.question_id for c in CASSETTES if c.question_id.startswith("d")}) >= 5
+
+
+@pytest.mark.parametrize("cassette", CASSETTES, ids=IDS)
+def test_the_real_client_reads_a_recorded_stream_exactly(cassette: Cassette) -> None:
+    exchange = cassette.answer_exchange()
+    with FakeOpenAI() as fake:
+        fake.play(cassette)
+        pieces = list(client_for(fake).stream(messages_of(exchange)))
+    assert "".join(pieces) == exchange.text() and len(pieces) > 10
+    assert pieces == exchange.pieces()  # chunk boundaries as the model cut them
+
+
+@pytest.mark.parametrize("cassette", CASSETTES, ids=IDS)
+def test_no_protocol_residue_is_visible_in_a_real_reply(cassette: Cassette) -> None:
+    """Whatever marker the model chose (or none), the reader shows prose only, and what it
+    showed while streaming is exactly the start of the final text."""
+    reader = ReplyReader()
+    streamed = "".join(reader.feed(piece) for piece in cassette.answer_exchange().pieces())
+    parsed = reader.finish()
+    assert parsed.visible and streamed.startswith(parsed.visible)
+    assert streamed[len(parsed.visible) :].strip() == ""
+    assert not RESIDUE.search(parsed.visible), RESIDUE.search(parsed.visible)
+
+
+def test_the_notes_real_models_write_are_mostly_found() -> None:
+    """Small models seldom write the marker asked for; the tolerant reader still finds
+    the notes in most replies (the rest wrote none at all)."""
+    found = [ReplyReader() for _ in CASSETTES]
+    for reader, cassette in zip(found, CASSETTES, strict=True):
+        for piece in cassette.answer_exchange().pieces():
+            reader.feed(piece)
+    results = [reader.finish() for reader in found]
+    with_notes = [c.question_id for c, r in zip(CASSETTES, results, strict=True) if r.notes_found]
+    wrote_json = [c.question_id for c in CASSETTES if '{"' in c.answer_exchange().text()]
+    assert set(wrote_json) <= set(with_notes)
+
+
+def test_a_request_that_matches_no_recording_gets_a_400_naming_the_fix() -> None:
+    cassette = CASSETTES[0]
+    with FakeOpenAI() as fake:
+        fake.play(cassette)
+        model = client_for(fake)
+        with pytest.raises(Exception, match="make record-cassettes"):
+            list(model.stream([("user", "A question nobody recorded.")]))
+
+
+def test_todays_pipeline_sends_the_requests_that_were_recorded(
+    shipped_assistant: Assistant,
+) -> None:
+    """Replay is only evidence while Parallax still sends what was recorded: retrieval and
+    the prompt for each question must match the cassette, or the cassettes are stale."""
+    with FakeOpenAI() as fake:
+        fake.play(*CASSETTES)
+        twin = copy.copy(shipped_assistant)
+        twin.answerer = Answerer(client_for(fake), shipped_assistant.embedder)
+        stale = []
+        for cassette in CASSETTES:
+            stream = twin.ask_stream(cassette.question)
+            sent = twin.answerer.messages(stream.plan, [])
+            if sent != messages_of(cassette.answer_exchange()):
+                stale.append(cassette.question_id)
+        assert not stale, f"stale cassettes {stale}: re-record with `make record-cassettes`"
+        # And the whole pipeline runs on the replayed replies, end to end.
+        answer = twin.ask(CASSETTES[0].question)
+        assert answer.mode == "llm" and answer.text
+
+
+def test_recorder_keeps_each_event_as_the_server_sent_it(
+    tmp_path: Path, fake_llm: FakeOpenAI
+) -> None:
+    """The recorder runs the real pipeline through its proxy; replaying its cassette gives
+    the client the same events the server streamed."""
+    fake_llm.queue(Reply(text="Envoys met [1].\n<<<NOTES\n{}", chunk_size=3))
+    questions = tmp_path / "questions.jsonl"
+    row = {"id": "q1", "kind": "factual", "question": "Where did the envoys meet?"}
+    questions.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    assert record(fake_llm.url, questions, tmp_path / "out", set(), None, "hashing") == 0
+    cassette = load(tmp_path / "out" / "q1.json")
+    assert cassette.model == "fake-model" and cassette.question == row["question"]
+    exchange = cassette.answer_exchange()
+    assert exchange.text() == "Envoys met [1].\n<<<NOTES\n{}"
+    assert exchange.pieces()[:3] == ["Env", "oys", " me"]
+    assert exchange.chunks[-1].data == "[DONE]"
+    assert exchange.request == fake_llm.chat_requests()[0].body  # forwarded unchanged
+    assert str(SHIPPED) not in json.dumps(exchange.request)  # no local paths recorded
+
+
+def test_proxy_passes_errors_through_and_records_them(fake_llm: FakeOpenAI) -> None:
+    fake_llm.queue(Reply.error(422, "response_format not supported"))
+    with RecordingProxy(fake_llm.url) as proxy:
+        model = OpenAIChatModel(
+            model="m",
+            api_key=None,
+            base_url=proxy.url,
+            temperature=0,
+            timeout=10,
+            max_retries=0,
+            max_tokens=64,
+        )
+        with pytest.raises(Exception, match="response_format not supported"):
+            list(model.stream([("user", "hi")]))
+        [exchange] = proxy.take()
+    assert exchange.status == 422 and "not supported" in (exchange.body or "")
