@@ -41,7 +41,8 @@ class RecordingProxy:
         self.upstream_prefix = parts.path  # e.g. /v1
         self.https = parts.scheme == "https"
         self.exchanges: list[Exchange] = []
-        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._done = threading.Condition()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -52,7 +53,13 @@ class RecordingProxy:
         return f"http://{host}:{port}/v1"
 
     def take(self) -> list[Exchange]:
-        with self._lock:
+        """The exchanges since the last call, once every request under way has finished.
+
+        The client is done at `[DONE]`, a moment before the proxy has closed the stream and
+        kept the exchange; taking without waiting would give it to the next question.
+        """
+        with self._done:
+            self._done.wait_for(lambda: self._in_flight == 0, timeout=60)
             taken, self.exchanges = self.exchanges, []
         return taken
 
@@ -78,6 +85,19 @@ class RecordingProxy:
                 """Quiet: the recorder prints one line per question."""
 
             def do_POST(self) -> None:
+                with proxy._done:
+                    proxy._in_flight += 1
+                exchange = None
+                try:
+                    exchange = self._forward()
+                finally:
+                    with proxy._done:
+                        proxy._in_flight -= 1
+                        if exchange is not None:
+                            proxy.exchanges.append(exchange)
+                        proxy._done.notify_all()
+
+            def _forward(self) -> Exchange:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 request = json.loads(raw)
                 path = proxy.upstream_prefix + self.path.removeprefix("/v1")
@@ -100,8 +120,7 @@ class RecordingProxy:
                 else:
                     exchange = Exchange(request, 200, chunks=self._relay(reply, sent))
                 upstream.close()
-                with proxy._lock:
-                    proxy.exchanges.append(exchange)
+                return exchange
 
             def _relay(self, reply: http.client.HTTPResponse, sent: float) -> list[Chunk]:
                 """Pass each event on as it arrives; keep its `data:` payload as written."""
@@ -117,8 +136,12 @@ class RecordingProxy:
                     data = text[5:].removeprefix(" ")
                     chunks.append(Chunk(round(time.perf_counter() - sent, 3), data))
                     event = f"data: {data}\n\n".encode()
-                    self.wfile.write(f"{len(event):x}\r\n".encode() + event + b"\r\n")
-                    self.wfile.flush()
+                    try:
+                        self.wfile.write(f"{len(event):x}\r\n".encode() + event + b"\r\n")
+                        self.wfile.flush()
+                    except ConnectionError:  # the client stopped reading (a loop it ended)
+                        self.close_connection = True
+                        return chunks
                 self.wfile.write(b"0\r\n\r\n")
                 return chunks
 

@@ -130,20 +130,28 @@ def test_recorder_keeps_each_event_as_the_server_sent_it(
     tmp_path: Path, fake_llm: FakeOpenAI
 ) -> None:
     """The recorder runs the real pipeline through its proxy; replaying its cassette gives
-    the client the same events the server streamed."""
-    fake_llm.queue(Reply(text="Envoys met [1].\n<<<NOTES\n{}", chunk_size=3))
+    the client the same events the server streamed, each under its own question."""
+    fake_llm.queue(
+        Reply(text="Envoys met [1].\n<<<NOTES\n{}", chunk_size=3),
+        Reply(text="In the hall [2].", chunk_size=3),
+    )
     questions = tmp_path / "questions.jsonl"
-    row = {"id": "q1", "kind": "factual", "question": "Where did the envoys meet?"}
-    questions.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    rows = [
+        {"id": "q1", "kind": "factual", "question": "Where did the envoys meet?"},
+        {"id": "q2", "kind": "factual", "question": "Where were the talks held?"},
+    ]
+    questions.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     options = {"embedding_model": "hashing", "relevance_floor": 0.0}  # always sent to the model
     assert record(fake_llm.url, questions, tmp_path / "out", set(), None, **options) == 0
-    cassette = load(tmp_path / "out" / "q1.json")
-    assert cassette.model == "fake-model" and cassette.question == row["question"]
-    exchange = cassette.answer_exchange()
+    first, second = load(tmp_path / "out" / "q1.json"), load(tmp_path / "out" / "q2.json")
+    assert first.model == "fake-model" and first.question == rows[0]["question"]
+    [exchange] = first.exchanges
     assert exchange.text() == "Envoys met [1].\n<<<NOTES\n{}"
     assert exchange.pieces()[:3] == ["Env", "oys", " me"]
     assert exchange.chunks[-1].data == "[DONE]"
     assert exchange.request == fake_llm.chat_requests()[0].body  # forwarded unchanged
+    [other] = second.exchanges  # nothing of the first question's leaks into the second
+    assert other.text() == "In the hall [2]." and rows[1]["question"] in json.dumps(other.request)
     assert str(SHIPPED) not in json.dumps(exchange.request)  # no local paths recorded
 
 
