@@ -248,12 +248,14 @@ def print_env(model: ChunkedModel, port: int) -> None:
     print("Point Parallax at it with:", *lines, sep="\n", flush=True)  # flushed before exec
 
 
-def wait_until_ready(url: str, server: subprocess.Popen[bytes], timeout: float = 300) -> None:
+def wait_until_ready(
+    url: str, server: subprocess.Popen[bytes], log: Path, timeout: float = 300
+) -> None:
     """Poll /v1/models: loading the weights takes seconds, longer on a busy machine."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise LocalModelError(f"The model server exited with {server.returncode}; see above.")
+            raise LocalModelError(f"The model server exited with {server.returncode}; see {log}.")
         try:
             with urllib.request.urlopen(f"{url}/models", timeout=2):
                 return
@@ -273,10 +275,13 @@ def run_app(model: ChunkedModel, port: int, app_port: int) -> None:
     streamlit = APP_VENV / "bin" / "streamlit"
     if not streamlit.exists():
         raise LocalModelError("No app environment; run `make setup` first.")
-    server = subprocess.Popen(server_command(model, port))
+    log_path = CACHE / "server.log"
+    print(f"Starting the model server (its log: {log_path}).", flush=True)
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(server_command(model, port), stdout=log, stderr=log)
     try:
         env = {**os.environ, **client_env(model, port)}
-        wait_until_ready(env["OPENAI_BASE_URL"], server)
+        wait_until_ready(env["OPENAI_BASE_URL"], server, log_path)
         print_env(model, port)
         print(f"Parallax with {model.alias}: open http://{HOST}:{app_port}", flush=True)
         app = [str(streamlit), "run", "ui/app.py", "--server.address", HOST,
