@@ -371,7 +371,8 @@ class AnswerTextReader:
                 return
             decoded = self._decode(self._escape)
             self._escape = ""
-            self._emit(decoded, out)
+            if decoded:  # an invalid \u escape decodes to nothing rather than to noise
+                self._emit(decoded, out)
         elif char == "\\":
             self._escape = char
         elif char == '"':

@@ -157,6 +157,11 @@ def test_a_repeated_answer_key_is_not_shown_twice() -> None:
     assert streamed == parsed.visible == "Once [1]."
 
 
+def test_an_invalid_escape_shows_nothing_of_itself() -> None:
+    streamed, _ = read_all(chunked('{"answer": "a\\uZZZZb \\q c"}', 2))
+    assert streamed == "ab q c"
+
+
 def test_a_fenced_json_reply_is_read_as_structured() -> None:
     reply = '```json\n{"answer": "Fenced [1].", "answerable": true}\n```'
     streamed, parsed = read_all(chunked(reply, 2))
