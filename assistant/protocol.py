@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 # ---- the schema ---------------------------------------------------------------------------
 
@@ -89,18 +90,18 @@ ANSWER_SCHEMA: dict[str, Any] = {
 """What a structured reply holds. The bounds (maxItems, maxLength) are enforced by grammar-
 constrained servers and cap how far a degenerate loop can run inside the JSON."""
 
-ServerFamily = Literal["openai", "vllm", "llama.cpp", "llama-cpp-python", "ollama"]
-# OpenAI's strict mode refuses some keywords; the bounds are a safeguard, not the contract.
-_OPENAI_UNSUPPORTED = frozenset({"maxLength", "maxItems", "description"})
+ServerFamily = Literal["openai", "compatible", "llama-cpp-python"]
+"""How a server takes a schema: OpenAI itself (strict mode); `compatible` servers that take
+OpenAI's `json_schema` form and enforce it with a grammar (vLLM, llama.cpp's own server,
+LM Studio, and Ollama, whose OpenAI endpoint maps it onto its `format`); llama-cpp-python's
+server, which takes only `json_object` with a `schema`."""
+
+# Keywords OpenAI's strict mode may refuse; the bounds are a safeguard, not the contract.
+_OPENAI_UNSUPPORTED = frozenset({"maxLength", "maxItems"})
 
 
 def request_options(family: ServerFamily, schema: dict[str, Any] = ANSWER_SCHEMA) -> dict[str, Any]:
-    """The request fields that ask `family` for a reply following `schema`.
-
-    OpenAI, vLLM, llama.cpp's own server and Ollama's OpenAI endpoint (which maps it onto its
-    `format`) take `response_format` of type `json_schema`; llama-cpp-python's server takes
-    only `json_object` with a `schema`.
-    """
+    """The request fields that ask a server of `family` for a reply following `schema`."""
     if family == "llama-cpp-python":
         return {"response_format": {"type": "json_object", "schema": schema}}
     strict = family == "openai"
@@ -113,10 +114,16 @@ def request_options(family: ServerFamily, schema: dict[str, Any] = ANSWER_SCHEMA
     }
 
 
-NEGOTIATION_ORDER: tuple[ServerFamily, ...] = ("vllm", "llama-cpp-python")
-"""What to try, in order, against a server of unknown family: the standard `json_schema`
-form with bounds (taken by vLLM, llama.cpp, Ollama), then llama-cpp-python's form. A server
-that refuses both gets the prose protocol."""
+NEGOTIATION_ORDER: tuple[ServerFamily, ...] = ("compatible", "llama-cpp-python")
+"""What to try, in order, against a server other than OpenAI's: a server refusing one form
+(HTTP 400 or 422) gets the next, and one refusing both gets the prose protocol."""
+
+
+def structured_options(base_url: str | None) -> tuple[dict[str, Any], ...]:
+    """The alternatives for `chat_model.StructuredRequest.options`, by where the model is."""
+    if base_url is None or urlsplit(base_url).hostname == "api.openai.com":
+        return (request_options("openai"),)
+    return tuple(request_options(family) for family in NEGOTIATION_ORDER)
 
 
 def _without(value: Any, keys: frozenset[str]) -> Any:

@@ -25,6 +25,7 @@ from assistant.protocol import (
     notes_from,
     read_all,
     request_options,
+    structured_options,
 )
 
 ANSWER = "The envoys met in Zanzibar [1]. They disagreed about the agenda [2][3]."
@@ -240,14 +241,21 @@ def test_notes_coerce_the_near_misses_small_models_write() -> None:
 def test_request_options_per_server_family() -> None:
     openai = request_options("openai")["response_format"]
     assert openai["type"] == "json_schema" and openai["json_schema"]["strict"] is True
-    assert "maxItems" not in json.dumps(openai)  # keywords strict mode refuses
+    assert "maxItems" not in json.dumps(openai)  # keywords strict mode may refuse
     assert request_options("llama-cpp-python") == {
         "response_format": {"type": "json_object", "schema": ANSWER_SCHEMA}
     }
-    bounded = request_options("vllm")["response_format"]["json_schema"]
+    bounded = request_options("compatible")["response_format"]["json_schema"]
     assert bounded["schema"] == ANSWER_SCHEMA and bounded["strict"] is False
-    assert request_options(NEGOTIATION_ORDER[0]) == request_options("ollama")
     assert next(iter(ANSWER_SCHEMA["properties"])) == "answer"  # streams first
+
+
+def test_structured_options_by_where_the_model_is() -> None:
+    assert structured_options(None) == (request_options("openai"),)
+    assert structured_options("https://api.openai.com/v1") == (request_options("openai"),)
+    local = structured_options("http://127.0.0.1:8080/v1")
+    assert local == tuple(request_options(f) for f in NEGOTIATION_ORDER)
+    assert [o["response_format"]["type"] for o in local] == ["json_schema", "json_object"]
 
 
 # ---- the repetition guard -----------------------------------------------------------------
