@@ -219,7 +219,7 @@ class OpenAIChatModel:
             raise StreamInterrupted(partial, limit)
         if finish_reason:
             return
-        if options and not received and _refused_options(failure):
+        if options and not received and _refused(failure, options):
             raise StructuredOutputRefused(f"{self._where} does not take structured output")
         # Raised outside the handler: the client's error may quote the key, so it is not chained.
         if partial:
@@ -277,9 +277,13 @@ class OpenAIChatModel:
         return text.replace(self._secret, "***") if self._secret else text
 
 
-def _refused_options(failure: Exception | None) -> bool:
-    """A 400/422 before any text: the server's answer to fields it does not take."""
-    return isinstance(failure, openai.APIStatusError) and failure.status_code in (400, 422)
+def _refused(failure: Exception | None, options: dict[str, Any]) -> bool:
+    """Did the server refuse the structured-output fields? A 400 or 422 says so; so does
+    any error that names one of them (llama-cpp-python answers an unknown `response_format`
+    type with HTTP 500 and a validation message)."""
+    if not isinstance(failure, openai.APIStatusError):
+        return False
+    return failure.status_code in (400, 422) or any(key in failure.message for key in options)
 
 
 class ScriptedChatModel:

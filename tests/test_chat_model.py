@@ -365,6 +365,16 @@ def test_a_server_refusing_every_schema_form_gets_prose_and_is_remembered(
     assert bodies[2]["messages"][0]["content"] == PROSE_PROMPT[0][1]
 
 
+def test_a_server_error_naming_the_schema_field_counts_as_a_refusal(fake_llm: FakeOpenAI) -> None:
+    """llama-cpp-python answers `json_schema` with HTTP 500 and a validation message."""
+    refusal = Reply.error(500, "('body', 'response_format', 'type'): Input should be 'text'")
+    fake_llm.queue(*[refusal] * 3, '{"answer": "D"}')  # the client retries a 500 twice
+    reply = make_model(fake_llm).stream_structured(STRUCTURED)
+    assert "".join(reply) == '{"answer": "D"}' and reply.structured
+    formats = [r.body["response_format"]["type"] for r in fake_llm.chat_requests()]
+    assert formats == ["json_schema"] * 3 + ["json_object"]
+
+
 def test_the_schema_form_a_server_takes_is_remembered(fake_llm: FakeOpenAI) -> None:
     fake_llm.queue(
         Reply.error(422, "json_schema not supported"), '{"answer": "A"}', '{"answer": "B"}'
