@@ -17,7 +17,7 @@ import pytest
 
 from assistant.answering import Answerer
 from assistant.chat_model import OpenAIChatModel, StreamInterrupted
-from assistant.protocol import ReplyReader
+from assistant.protocol import RepetitionGuard, ReplyReader
 from assistant.service import Assistant
 from tests.cassettes import Cassette, Exchange, load, load_all
 from tests.conftest import SHIPPED
@@ -26,6 +26,7 @@ from tests.record_cassettes import RecordingProxy, record
 
 CASSETTES = load_all()
 IDS = [c.question_id for c in CASSETTES]
+FINISHED = [c for c in CASSETTES if c.answer_exchange().finish_reason() == "stop"]
 # What must never reach a reader: a notes marker or label, JSON structure, a code fence.
 RESIDUE = re.compile(
     r'<<<|\{\s*"|"\s*:\s*[\[{"\d]|```|^\s*(?:#+|\*\*)\s*notes\b|^\s*notes\s*:?\s*$',
@@ -81,6 +82,14 @@ def test_no_protocol_residue_is_visible_in_a_real_reply(cassette: Cassette) -> N
     assert parsed.visible and streamed.startswith(parsed.visible)
     assert streamed[len(parsed.visible) :].strip() == ""
     assert not RESIDUE.search(parsed.visible), RESIDUE.search(parsed.visible)
+
+
+@pytest.mark.parametrize("cassette", FINISHED, ids=[c.question_id for c in FINISHED])
+def test_the_repetition_guard_lets_a_real_reply_that_ended_by_itself_through(
+    cassette: Cassette,
+) -> None:
+    guard = RepetitionGuard()
+    assert not any(guard.feed(piece) for piece in cassette.answer_exchange().pieces())
 
 
 def test_the_notes_real_models_write_are_mostly_found() -> None:
