@@ -31,6 +31,15 @@ from assistant.settings import REPO_ROOT, Settings
 from tests.cassettes import CASSETTE_DIR, Cassette, Chunk, Exchange
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client closing its kept-alive connection is routine, not worth a traceback."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class RecordingProxy:
     """Forwards /v1/* to the real server unchanged and keeps a copy of each exchange."""
 
@@ -43,8 +52,7 @@ class RecordingProxy:
         self.exchanges: list[Exchange] = []
         self._in_flight = 0
         self._done = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
