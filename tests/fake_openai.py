@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from tests.cassettes import Cassette, Exchange
+from tests.cassette import Cassette, Exchange
 
 _ERROR_TYPES = {
     401: ("invalid_request_error", "invalid_api_key"),

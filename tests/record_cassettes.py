@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from assistant.evaluation import load_questions
 from assistant.service import Assistant
 from assistant.settings import REPO_ROOT, Settings
-from tests.cassettes import CASSETTE_DIR, Cassette, Chunk, Exchange
+from tests.cassette import CASSETTE_DIR, Cassette, Chunk, Exchange
 
 
 class _QuietServer(ThreadingHTTPServer):

@@ -19,7 +19,7 @@ from assistant.answering import Answerer
 from assistant.chat_model import OpenAIChatModel, StreamInterrupted
 from assistant.protocol import RepetitionGuard, ReplyReader
 from assistant.service import Assistant
-from tests.cassettes import Cassette, Exchange, load, load_all
+from tests.cassette import Cassette, Exchange, load, load_all
 from tests.conftest import SHIPPED
 from tests.fake_openai import FakeOpenAI, Reply
 from tests.record_cassettes import RecordingProxy, record
