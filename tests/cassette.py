@@ -1,4 +1,4 @@
-"""The cassette format: real model replies, recorded once, replayed by the fake server in every test run.
+"""The cassette format: real replies, recorded once, replayed by the fake server in each test run.
 
 A cassette is one JSON file per question: what Parallax's real client sent (the request
 body) and what the real server streamed back (each SSE `data:` payload verbatim, with the
