@@ -35,17 +35,15 @@ ANSWER_SCHEMA: dict[str, Any] = {
             "type": "string",
             "description": "The answer in markdown; each claim ends with [n] markers "
             "naming the source blocks that support it.",
-            "maxLength": 6000,
         },
         "quotes": {
             "type": "array",
             "description": "For each cited block, a short verbatim span that supports the claim.",
-            "maxItems": 16,
             "items": {
                 "type": "object",
                 "properties": {
                     "source": {"type": "integer"},
-                    "quote": {"type": "string", "maxLength": 400},
+                    "quote": {"type": "string"},
                 },
                 "required": ["source", "quote"],
                 "additionalProperties": False,
@@ -54,22 +52,19 @@ ANSWER_SCHEMA: dict[str, Any] = {
         "disagreements": {
             "type": "array",
             "description": "Points where outlets take different positions; empty when none.",
-            "maxItems": 4,
             "items": {
                 "type": "object",
                 "properties": {
-                    "topic": {"type": "string", "maxLength": 200},
+                    "topic": {"type": "string"},
                     "positions": {
                         "type": "array",
-                        "maxItems": 6,
                         "items": {
                             "type": "object",
                             "properties": {
                                 "source": {"type": "integer"},
-                                "summary": {"type": "string", "maxLength": 400},
+                                "summary": {"type": "string"},
                                 "citations": {
                                     "type": "array",
-                                    "maxItems": 6,
                                     "items": {"type": "integer"},
                                 },
                             },
@@ -87,8 +82,8 @@ ANSWER_SCHEMA: dict[str, Any] = {
     "required": ["answer", "quotes", "disagreements", "answerable"],
     "additionalProperties": False,
 }
-"""What a structured reply holds. The bounds (maxItems, maxLength) are enforced by grammar-
-constrained servers and cap how far a degenerate loop can run inside the JSON."""
+"""What a structured reply holds. No length bounds: llama.cpp turns `maxLength` into a grammar
+too large to parse (and llama-cpp-python's server dies of it); `max_tokens` bounds a reply."""
 
 ServerFamily = Literal["openai", "compatible", "llama-cpp-python"]
 """How a server takes a schema: OpenAI itself (strict mode); `compatible` servers that take
@@ -96,20 +91,16 @@ OpenAI's `json_schema` form and enforce it with a grammar (vLLM, llama.cpp's own
 LM Studio, and Ollama, whose OpenAI endpoint maps it onto its `format`); llama-cpp-python's
 server, which takes only `json_object` with a `schema`."""
 
-# Keywords OpenAI's strict mode may refuse; the bounds are a safeguard, not the contract.
-_OPENAI_UNSUPPORTED = frozenset({"maxLength", "maxItems"})
-
 
 def request_options(family: ServerFamily, schema: dict[str, Any] = ANSWER_SCHEMA) -> dict[str, Any]:
     """The request fields that ask a server of `family` for a reply following `schema`."""
     if family == "llama-cpp-python":
         return {"response_format": {"type": "json_object", "schema": schema}}
     strict = family == "openai"
-    body = _without(schema, _OPENAI_UNSUPPORTED) if strict else schema
     return {
         "response_format": {
             "type": "json_schema",
-            "json_schema": {"name": "parallax_answer", "strict": strict, "schema": body},
+            "json_schema": {"name": "parallax_answer", "strict": strict, "schema": schema},
         }
     }
 
@@ -124,14 +115,6 @@ def structured_options(base_url: str | None) -> tuple[dict[str, Any], ...]:
     if base_url is None or urlsplit(base_url).hostname == "api.openai.com":
         return (request_options("openai"),)
     return tuple(request_options(family) for family in NEGOTIATION_ORDER)
-
-
-def _without(value: Any, keys: frozenset[str]) -> Any:
-    if isinstance(value, dict):
-        return {k: _without(v, keys) for k, v in value.items() if k not in keys}
-    if isinstance(value, list):
-        return [_without(v, keys) for v in value]
-    return value
 
 
 # ---- typed notes --------------------------------------------------------------------------
