@@ -226,8 +226,9 @@ _FENCE = re.compile(r"^\s*(?:```|~~~)[a-zA-Z]*\s*$", re.MULTILINE)
 def loads_tolerant(text: str) -> Any:
     """The first JSON object in `text`, completed if it was cut off; None if there is none.
 
-    Strips code fences and whatever precedes the object; a truncated object (a stream cut at
-    max_tokens) is closed after its last complete value.
+    Strips code fences and whatever precedes the object. A truncated object (a stream cut at
+    max_tokens) is closed after its last complete value; a malformed one (a stray bracket)
+    keeps what came before the slip.
     """
     start = text.find("{")
     if start < 0:
@@ -236,9 +237,11 @@ def loads_tolerant(text: str) -> Any:
     try:
         value, _ = json.JSONDecoder().raw_decode(body)
         return value
-    except ValueError:
-        pass
-    repaired = _close(body)
+    except json.JSONDecodeError as exc:
+        # All of it when cut off (a string left open reports where it began); up to the
+        # slip when malformed.
+        valid_prefix = body if exc.msg.startswith("Unterminated") else body[: exc.pos]
+    repaired = _close(valid_prefix)
     try:
         return json.loads(repaired) if repaired else None
     except ValueError:

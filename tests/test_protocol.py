@@ -207,6 +207,10 @@ def test_any_answer_text_survives_any_chunking(answer: str, cuts: list[int]) -> 
         ('{"answer": "a\\', {"answer": "a"}),
         ('Here you go:\n```json\n{"answerable": true}\n```', {"answerable": True}),
         ("no json at all", None),
+        (
+            '{"answerable": true, "disagreements": [{"topic": "t"}], {"x": 1}]}',
+            {"answerable": True, "disagreements": [{"topic": "t"}]},
+        ),
     ],
 )
 def test_truncated_or_wrapped_json_is_recovered(text: str, expected: object) -> None:
