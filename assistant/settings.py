@@ -160,6 +160,13 @@ class Settings(BaseSettings):
         validation_alias="PARALLAX_LLM_TIMEOUT",
         description="Seconds to wait for the model server before giving up.",
     )
+    llm_max_tokens: int = Field(
+        1536,
+        ge=64,
+        le=32768,
+        validation_alias="PARALLAX_LLM_MAX_TOKENS",
+        description="Most tokens a reply may have; a reply that runs on is cut there and marked incomplete.",
+    )
     llm_max_retries: int = Field(
         2,
         ge=0,

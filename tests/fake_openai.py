@@ -3,6 +3,11 @@
 Replies are queued FIFO; each request pops one (or gets the default reply). Streams use
 HTTP/1.1 chunked encoding, so a truncated reply is a real mid-body connection drop, just as a
 crashed or overloaded server would produce.
+
+Replay: `play(cassette)` makes the server answer a request that matches one recorded in the
+cassette (same messages, same structured-output fields) with the recorded events, byte for
+byte; a request that matches none gets HTTP 400 naming the command that re-records. A
+queued `Reply.recorded(exchange)` serves an exchange whatever the request.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+
+from tests.cassette import Cassette, Exchange
 
 _ERROR_TYPES = {
     401: ("invalid_request_error", "invalid_api_key"),
@@ -49,6 +56,7 @@ class Reply:
     chunk_delay: float = 0.0  # seconds between streamed pieces: a model writing slowly
     stall_after: int | None = None  # streamed characters after which the server hangs
     stall: float = 0.0  # how long it hangs there
+    recorded: Exchange | None = None  # served verbatim instead of `text`
 
     @classmethod
     def error(cls, status: int, message: str = "", retry_after_ms: int | None = 10) -> Reply:
@@ -69,6 +77,11 @@ class Reply:
         Not streamed, the JSON body is cut after `after` bytes instead.
         """
         return cls(text=text, truncate_after=after)
+
+    @classmethod
+    def from_recording(cls, exchange: Exchange) -> Reply:
+        """What a real server sent once: its status and events, replayed verbatim."""
+        return cls(status=exchange.status, recorded=exchange)
 
     @classmethod
     def malformed(cls, text: str, after: int) -> Reply:
@@ -100,6 +113,7 @@ class FakeOpenAI:
         self.default = default or Reply()
         self.requests: list[RecordedRequest] = []
         self._replies: deque[Reply] = deque()
+        self._recordings: list[Exchange] = []
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), _handler_for(self))
         # A short poll keeps shutdown, paid once per test, at milliseconds.
@@ -115,6 +129,26 @@ class FakeOpenAI:
     def queue(self, *replies: Reply | str) -> None:
         with self._lock:
             self._replies.extend(Reply(text=r) if isinstance(r, str) else r for r in replies)
+
+    def play(self, *cassettes: Cassette) -> None:
+        """Answer requests that match the cassettes' recorded ones with the recorded replies."""
+        with self._lock:
+            self._recordings.extend(e for c in cassettes for e in c.exchanges)
+
+    def recording_for(self, body: Any) -> Reply | None:
+        """The recorded reply to this request, a 400 if none matches, None when not replaying."""
+        with self._lock:
+            if not self._recordings:
+                return None
+            key = replay_key(body)
+            for exchange in self._recordings:
+                if replay_key(exchange.request) == key:
+                    return Reply.from_recording(exchange)
+        return Reply.error(
+            400,
+            "no recorded reply matches this request (the prompt or protocol changed since "
+            "the cassettes were recorded): re-record with `make record-cassettes`",
+        )
 
     def chat_requests(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path.endswith("/chat/completions")]
@@ -168,10 +202,12 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             if not self.path.rstrip("/").endswith("/chat/completions"):
                 self._send_json(404, _error_body(404, f"no route {self.path}"))
                 return
-            reply = fake.next_reply()
+            reply = fake.recording_for(body) or fake.next_reply()
             time.sleep(reply.delay)
             model = body.get("model", "fake-model") if isinstance(body, dict) else "fake-model"
-            if reply.status != 200:
+            if reply.recorded is not None:
+                self._replay(reply.recorded)
+            elif reply.status != 200:
                 headers = {}
                 if reply.retry_after_ms is not None:
                     headers["retry-after-ms"] = str(reply.retry_after_ms)
@@ -256,6 +292,19 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 self._write_chunk(b"data: [DONE]\n\n")
             self._write_chunk(b"")
 
+        def _replay(self, exchange: Exchange) -> None:
+            """The recorded status and body, or each recorded event as the server wrote it."""
+            if exchange.body is not None or exchange.status != 200:
+                self._send_bytes(exchange.status, (exchange.body or "").encode())
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for chunk in exchange.chunks:
+                self._write_chunk(f"data: {chunk.data}\n\n".encode())
+            self._write_chunk(b"")
+
         def _event(self, payload: dict[str, Any]) -> None:
             self._write_chunk(f"data: {json.dumps(payload)}\n\n".encode())
 
@@ -270,6 +319,18 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             self.close_connection = True
 
     return Handler
+
+
+def replay_key(body: Any) -> str:
+    """What decides a model's reply: the messages and any structured-output fields.
+
+    The model name, sampling options and client headers are left out, so a test may name
+    its model as it likes; a changed prompt is a different request.
+    """
+    if not isinstance(body, dict):
+        return ""
+    relevant = {k: body.get(k) for k in ("messages", "response_format", "format")}
+    return json.dumps(relevant, sort_keys=True)
 
 
 def _pieces(text: str, size: int) -> Iterator[str]:

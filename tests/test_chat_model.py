@@ -18,6 +18,7 @@ from assistant.chat_model import (
     OpenAIChatModel,
     ScriptedChatModel,
     StreamInterrupted,
+    StructuredRequest,
     make_chat_model,
 )
 from assistant.errors import LLMAuthError, LLMError, LLMTimeoutError, LLMUnavailableError
@@ -42,6 +43,7 @@ def make_model(fake: FakeOpenAI, **overrides: object) -> OpenAIChatModel:
         "temperature": 0.1,
         "timeout": 5.0,
         "max_retries": 2,
+        "max_tokens": 256,
     }
     options.update(overrides)
     return OpenAIChatModel(**options)
@@ -275,6 +277,133 @@ def test_environment_cannot_redirect_the_key_elsewhere(monkeypatch: pytest.Monke
     monkeypatch.setenv("OPENAI_API_BASE", "http://127.0.0.1:9/v1")
     monkeypatch.setenv("LANGSMITH_GATEWAY", "http://127.0.0.1:9/gateway")
     model = OpenAIChatModel(
-        model="gpt-fake", api_key=KEY, base_url=None, temperature=0, timeout=1, max_retries=0
+        model="gpt-fake",
+        api_key=KEY,
+        base_url=None,
+        temperature=0,
+        timeout=1,
+        max_retries=0,
+        max_tokens=64,
     )
     assert model._llm.openai_api_base == OPENAI_API_URL
+
+
+# ---- token limit, loops and structured output ------------------------------------------------
+
+JSON_OPTIONS = (
+    {"response_format": {"type": "json_schema", "json_schema": {"name": "a", "schema": {}}}},
+    {"response_format": {"type": "json_object", "schema": {}}},
+)
+PROSE_PROMPT: list[Message] = [("user", "Answer in prose, then <<<NOTES.")]
+JSON_PROMPT: list[Message] = [("user", "Answer in JSON.")]
+STRUCTURED = StructuredRequest(messages=JSON_PROMPT, options=JSON_OPTIONS, fallback=PROSE_PROMPT)
+
+
+def test_every_request_to_a_compatible_server_carries_the_token_limit(
+    fake_llm: FakeOpenAI,
+) -> None:
+    """llama.cpp reads only `max_tokens`; OpenAI's newer name goes along for the others."""
+    fake_llm.queue("Streamed.", "Completed.")
+    model = make_model(fake_llm)
+    list(model.stream(MESSAGES))
+    model.complete(MESSAGES)
+    for request in fake_llm.chat_requests():
+        assert request.body["max_tokens"] == 256
+        assert request.body["max_completion_tokens"] == 256
+
+
+def test_reply_cut_at_the_token_limit_is_marked_incomplete(fake_llm: FakeOpenAI) -> None:
+    fake_llm.queue(Reply(text="A long answer that ran", finish_reason="length"))
+    with pytest.raises(StreamInterrupted, match="PARALLAX_LLM_MAX_TOKENS") as info:
+        list(make_model(fake_llm).stream(MESSAGES))
+    assert info.value.partial_text == "A long answer that ran"
+
+
+def test_a_looping_reply_is_ended_early_and_marked_incomplete(fake_llm: FakeOpenAI) -> None:
+    loop = "".join(
+        f'"{n}": "the same quote over and over again, word for word",\n' for n in range(200)
+    )
+    fake_llm.queue(Reply(text="Intro.\n" + loop, chunk_size=8))
+    received: list[str] = []
+    with pytest.raises(StreamInterrupted, match="repeating itself") as info:
+        received.extend(make_model(fake_llm).stream(MESSAGES))
+    assert info.value.partial_text == "".join(received)
+    assert len(info.value.partial_text) < len(loop) / 10  # stopped within lines, not at the end
+
+
+def test_structured_options_go_in_the_request_body(fake_llm: FakeOpenAI) -> None:
+    fake_llm.queue('{"answer": "Yes [1]."}')
+    reply = make_model(fake_llm).stream_structured(STRUCTURED)
+    assert "".join(reply) == '{"answer": "Yes [1]."}' and reply.structured
+    [request] = fake_llm.chat_requests()
+    assert request.body["response_format"] == JSON_OPTIONS[0]["response_format"]
+    assert request.body["max_tokens"] == 256  # the limit survives the extra fields
+    assert request.body["messages"] == [{"role": "user", "content": "Answer in JSON."}]
+
+
+def test_a_server_refusing_every_schema_form_gets_prose_and_is_remembered(
+    fake_llm: FakeOpenAI,
+) -> None:
+    fake_llm.queue(
+        Reply.error(422, "response_format: input should be 'text' or 'json_object'"),
+        Reply.error(400, "unknown field: response_format"),
+        "Prose [1].\n<<<NOTES\n{}",
+        "Prose again [1].",
+    )
+    model = make_model(fake_llm)
+    first = model.stream_structured(STRUCTURED)
+    assert "".join(first) == "Prose [1].\n<<<NOTES\n{}" and first.structured is False
+    second = model.stream_structured(STRUCTURED)
+    assert second.structured is False and "".join(second) == "Prose again [1]."
+    bodies = [r.body for r in fake_llm.chat_requests()]
+    assert [b.get("response_format") for b in bodies] == [
+        JSON_OPTIONS[0]["response_format"],
+        JSON_OPTIONS[1]["response_format"],
+        None,
+        None,  # the second answer did not ask again
+    ]
+    assert bodies[2]["messages"][0]["content"] == PROSE_PROMPT[0][1]
+
+
+def test_a_server_error_naming_the_schema_field_counts_as_a_refusal(fake_llm: FakeOpenAI) -> None:
+    """llama-cpp-python answers `json_schema` with HTTP 500 and a validation message."""
+    refusal = Reply.error(500, "('body', 'response_format', 'type'): Input should be 'text'")
+    fake_llm.queue(*[refusal] * 3, '{"answer": "D"}')  # the client retries a 500 twice
+    reply = make_model(fake_llm).stream_structured(STRUCTURED)
+    assert "".join(reply) == '{"answer": "D"}' and reply.structured
+    formats = [r.body["response_format"]["type"] for r in fake_llm.chat_requests()]
+    assert formats == ["json_schema"] * 3 + ["json_object"]
+
+
+def test_the_schema_form_a_server_takes_is_remembered(fake_llm: FakeOpenAI) -> None:
+    fake_llm.queue(
+        Reply.error(422, "json_schema not supported"), '{"answer": "A"}', '{"answer": "B"}'
+    )
+    model = make_model(fake_llm)
+    assert "".join(model.stream_structured(STRUCTURED)) == '{"answer": "A"}'
+    assert "".join(model.stream_structured(STRUCTURED)) == '{"answer": "B"}'
+    formats = [r.body["response_format"]["type"] for r in fake_llm.chat_requests()]
+    assert formats == ["json_schema", "json_object", "json_object"]
+
+
+def test_a_400_that_prose_gets_too_is_reported_not_taken_for_a_refusal(
+    fake_llm: FakeOpenAI,
+) -> None:
+    """A prompt over the context limit fails every way; the server's schema support is
+    still unknown, so the next answer asks for JSON again."""
+    fake_llm.queue(
+        *[Reply.error(400, "the prompt exceeds the context window")] * 3, '{"answer": "C"}'
+    )
+    model = make_model(fake_llm)
+    with pytest.raises(LLMError, match="exceeds the context window"):
+        list(model.stream_structured(STRUCTURED))
+    reply = model.stream_structured(STRUCTURED)
+    assert "".join(reply) == '{"answer": "C"}' and reply.structured
+    assert fake_llm.chat_requests()[-1].body["response_format"]["type"] == "json_schema"
+
+
+def test_scripted_model_reports_the_protocol_it_was_given() -> None:
+    prose = ScriptedChatModel(["Prose."], structured=False)
+    reply = prose.stream_structured(STRUCTURED)
+    assert not reply.structured and "".join(reply) == "Prose."
+    assert prose.calls == [PROSE_PROMPT]
