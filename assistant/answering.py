@@ -9,6 +9,7 @@ and streamed word by word, so the UI treats every answer alike.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import re
 import time
@@ -16,11 +17,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 
 from assistant.chat_model import ChatModel, Message, StreamInterrupted
-from assistant.citations import StreamSplitter, build_answer
+from assistant.citations import build_answer
 from assistant.errors import LLMError
 from assistant.extractive import NOT_COVERED, NOTICE, extract
 from assistant.planning import Plan
 from assistant.prompts import history_text, render, source_blocks
+from assistant.protocol import ParsedReply, ReplyReader
 from assistant.records import Answer, Mode, Passage
 from assistant.suggestions import suggest
 from assistant.text import BRACKET_RE, NUMBER_RE, OPEN_MARKER_RE, marker_numbers
@@ -28,6 +30,32 @@ from store.embeddings import Embedder
 
 log = logging.getLogger("parallax")
 _WORDS = re.compile(r"\S+\s*")
+NO_TEXT_FALLBACK = "These are the retrieved passages' most relevant sentences, quoted verbatim."
+
+
+def _notes_json(reply: ParsedReply) -> str:
+    """The model's notes, however it wrote them, in the one format the parser reads. A reply
+    whose text cites passages is an answer, whatever its `answerable` says."""
+    notes = reply.notes
+    quotes: dict[str, list[str]] = {}
+    for hint in notes.quotes:
+        quotes.setdefault(str(hint.source), []).append(hint.quote)
+    data: dict[str, object] = {
+        "quotes": quotes,
+        "disagreements": [
+            {
+                "topic": d.topic,
+                "positions": [
+                    {"source": p.source, "summary": p.summary, "citations": p.citations}
+                    for p in d.positions
+                ],
+            }
+            for d in notes.disagreements
+        ],
+    }
+    if notes.answerable is not None and not marker_numbers(reply.visible):
+        data["answerable"] = notes.answerable
+    return json.dumps(data)
 
 
 class LiveRenumbering:
@@ -171,28 +199,40 @@ class Answerer:
             return self._prebuilt(plan, self._not_covered(plan), started)
         if extractive or self.chat_model is None:
             return self._prebuilt(plan, self._extractive(plan), started)
-        splitter = StreamSplitter()
+        reader = ReplyReader()
+        read: list[ParsedReply] = []
         live = LiveRenumbering(len(passages))
         model = self.chat_model
         tokens = model.stream(self.messages(plan))
 
+        def parsed() -> ParsedReply:
+            if not read:
+                read.append(reader.finish())
+            return read[0]
+
         def pieces() -> Iterator[str]:
             shown = 0
             for token in tokens:
-                visible = splitter.feed(token)
+                visible = reader.feed(token)
                 shown += len(visible)
                 if out := live.feed(visible):
                     yield out
-            visible, _ = splitter.finish()
-            if out := live.feed(visible[shown:]) + live.flush():
+            if out := live.feed(parsed().visible[shown:]) + live.flush():
                 yield out
 
         def finish(incomplete: bool, notice: str | None) -> Answer:
-            visible, notes = splitter.finish()
+            reply = parsed()
+            if not reply.visible.strip():
+                # A small model may write only its notes, or run out of tokens before its
+                # answer: the reader then gets the passages' own sentences, not an empty answer.
+                why = notice or f"The model ({model.name}) wrote no answer text."
+                return self._stamp(
+                    self._extractive(plan), plan, started, f"{why} {NO_TEXT_FALLBACK}"
+                )
             answer = build_answer(
                 plan.question,
-                visible,
-                notes,
+                reply.visible,
+                _notes_json(reply),
                 passages,
                 mode="llm",
                 model=model.name,

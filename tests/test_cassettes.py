@@ -86,7 +86,8 @@ def test_no_protocol_residue_is_visible_in_a_real_reply(cassette: Cassette) -> N
     reader = ReplyReader()
     streamed = "".join(reader.feed(piece) for piece in cassette.answer_exchange().pieces())
     parsed = reader.finish()
-    assert parsed.visible and streamed.startswith(parsed.visible)
+    assert parsed.visible or parsed.notes_found  # a small model may write its notes alone
+    assert streamed.startswith(parsed.visible)
     assert streamed[len(parsed.visible) :].strip() == ""
     assert not RESIDUE.search(parsed.visible), RESIDUE.search(parsed.visible)
 
@@ -137,16 +138,27 @@ def test_todays_pipeline_sends_the_requests_that_were_recorded(
         fake.play(*CASSETTES)
         twin = copy.copy(shipped_assistant)
         twin.answerer = Answerer(client_for(fake), shipped_assistant.embedder)
-        stale = []
+        stale, written = [], []
         for cassette in CASSETTES:
             stream = twin.ask_stream(cassette.question)
-            sent = twin.answerer.messages(stream.plan, [])
+            sent = twin.answerer.messages(stream.plan)
             if sent != messages_of(cassette.answer_exchange()):
                 stale.append(cassette.question_id)
+                continue
+            # What the reader sees of a real reply, streamed and final: prose, never protocol.
+            shown = "".join(stream)
+            answer = stream.answer
+            assert not RESIDUE.search(shown) and not RESIDUE.search(answer.text), (
+                cassette.question_id
+            )
+            assert answer.text.strip(), cassette.question_id  # notes alone: the passages instead
+            if answer.mode == "llm":
+                assert shown.strip() == answer.text
+                written.append(cassette.question_id)
+            else:
+                assert answer.notice and "most relevant sentences" in answer.notice
         assert not stale, f"stale cassettes {stale}: re-record with `make record-cassettes`"
-        # And the whole pipeline runs on the replayed replies, end to end.
-        answer = twin.ask(CASSETTES[0].question)
-        assert answer.mode == "llm" and answer.text
+        assert written  # some real replies are written answers, not only notes
 
 
 def test_recorder_keeps_each_event_as_the_server_sent_it(
