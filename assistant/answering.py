@@ -53,6 +53,8 @@ def _notes_json(reply: ParsedReply) -> str:
             for d in notes.disagreements
         ],
     }
+    if notes.follow_ups:
+        data["follow_ups"] = notes.follow_ups
     if notes.answerable is not None and not marker_numbers(reply.visible):
         data["answerable"] = notes.answerable
     return json.dumps(data)

@@ -15,13 +15,22 @@ from dataclasses import replace
 from typing import Any
 
 from assistant.records import Answer, Citation, Disagreement, Mode, Passage, Position
-from assistant.text import BRACKET_RE, GROUP_RE, NUMBER_RE, find_quote, sentence_spans
+from assistant.text import (
+    BRACKET_RE,
+    GROUP_RE,
+    NUMBER_RE,
+    find_quote,
+    sentence_spans,
+    strip_markers,
+)
 
 NOTES_MARKER = "<<<NOTES"
 MAX_CITATIONS_PER_SENTENCE = 3
 _HEADING_RE = re.compile(r"[ \t]{0,3}#{1,6}[ \t].*|[ \t]*(\*\*|__)[^*_\n]+\1:?[ \t]*")
 _DISAGREEMENT_HEADING = "where the sources disagree"
-_NOTES_KEYS = ("answerable", "quotes", "disagreements")
+_NOTES_KEYS = ("answerable", "quotes", "disagreements", "follow_ups")
+MAX_FOLLOW_UPS = 3
+_FOLLOW_UP_CHARS = 200
 
 
 class StreamSplitter:
@@ -110,6 +119,7 @@ def build_answer(
         removed_markers=removed,
         uncited_sentences=uncited,
         sentences=sentences,
+        suggestions=_follow_ups(data.get("follow_ups")) if cited_in_text else [],
     )
 
 
@@ -242,6 +252,19 @@ def _count_sentences(text: str) -> tuple[int, int]:
         sentences += 1
         uncited += BRACKET_RE.search(segment) is None
     return sentences, uncited
+
+
+def _follow_ups(raw: object) -> list[str]:
+    """The model's suggested next questions: short, one line, no markers, at most three."""
+    if not isinstance(raw, list):
+        return []
+    found = []
+    for item in raw:
+        if isinstance(item, str):
+            question = " ".join(strip_markers(item).split())
+            if 0 < len(question) <= _FOLLOW_UP_CHARS and question not in found:
+                found.append(question)
+    return found[:MAX_FOLLOW_UPS]
 
 
 def _block_number(value: object) -> int | None:

@@ -149,6 +149,7 @@ class Notes:
     quotes: list[QuoteHint] = field(default_factory=list)
     disagreements: list[Disagreement] = field(default_factory=list)
     answerable: bool | None = None
+    follow_ups: list[str] = field(default_factory=list)
     dropped: int = 0
 
 
@@ -213,6 +214,12 @@ def notes_from(data: Any) -> Notes:
         topic = item.get("topic") if isinstance(item, dict) else None
         if isinstance(topic, str) and topic.strip() and positions:
             notes.disagreements.append(Disagreement(topic.strip(), positions))
+        else:
+            notes.dropped += 1
+    follow_ups = data.get("follow_ups")
+    for question in follow_ups if isinstance(follow_ups, list) else []:
+        if isinstance(question, str) and question.strip():
+            notes.follow_ups.append(" ".join(question.split()))
         else:
             notes.dropped += 1
     return notes
@@ -526,12 +533,14 @@ class ProseSplitter:
     def finish(self) -> tuple[str, str]:
         """(visible text, notes text) once the reply has ended.
 
-        A line still held is shown unless it is a marker; blank lines and rules held at the
-        end were never shown and are dropped.
+        A line still held is shown unless it is a marker or bare decoration (a reply cut
+        off at "###"); blank lines and rules held at the end were never shown and are dropped.
         """
         if self._line and not self._in_notes:
             if self._line_started or _marker_state(self._line + "\n") != "marker":
-                if not _RULE_OR_BLANK.fullmatch(self._line):
+                # A reply cut off right after "###" or "**" leaves decoration, not text.
+                bare = not self._line_started and not self._line.strip(_DECORATION + "\r\n")
+                if not _RULE_OR_BLANK.fullmatch(self._line) and not bare:
                     self._visible.append("".join(self._held) + self._line)
             else:
                 self._start_notes(self._line)

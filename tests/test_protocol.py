@@ -296,3 +296,10 @@ def test_guard_leaves_a_long_varied_answer_alone() -> None:
     table = "| Source | View |\n|---|---|\n" + "".join(f"| {o} | mixed |\n" for o in outlets)
     pieces = chunked("".join(sentences) + "\n\n" + table, 5)
     assert feed_until_tripped(RepetitionGuard(), pieces) is None
+
+
+def test_a_reply_cut_off_at_a_heading_mark_shows_no_stray_decoration() -> None:
+    for tail in ("###", "**", "\n\n### "):
+        streamed, parsed = read_all(["The talks stalled [1].\n\n", tail])
+        assert parsed.visible.rstrip() == "The talks stalled [1]."
+        assert streamed.strip() == "The talks stalled [1]."
