@@ -23,6 +23,7 @@ from assistant.export import (
     safe_url,
     text_fragment_url,
 )
+from assistant.extractive import NOTICE as EXTRACTIVE_NOTICE
 from assistant.models import available_models
 from assistant.planning import Plan
 from assistant.records import (
@@ -43,6 +44,7 @@ from assistant.settings import Settings, SettingsError, load_settings, settings_
 from assistant.text import find_quote, marker_numbers
 
 __all__ = [
+    "EXTRACTIVE_NOTICE",
     "Answer",
     "AnswerStream",
     "Assistant",

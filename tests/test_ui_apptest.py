@@ -348,9 +348,13 @@ def test_model_errors_are_shown_and_the_chat_goes_on(llm: FakeOpenAI) -> None:
     assert last_answer(at).mode == "extractive" and last_answer(at).citations
     assert len(at.session_state["turns"]) == 1  # in the failed turn's place
 
-    llm.queue(Reply(text=""))  # an empty reply: a message, not a crash
+    llm.queue(Reply(text=""))  # an empty reply: the passages instead, with a notice; no crash
     at = ask(at, EU)
-    assert any("empty answer" in w.value for w in at.warning)
+    assert not at.exception, at.exception
+    empty = last_answer(at)
+    assert empty.mode == "extractive" and empty.citations
+    assert empty.notice and "wrote no answer text" in empty.notice
+    assert any("wrote no answer text" in i.value for i in at.info)
 
     truncated = Reply.truncated("The Nation wants the EU left out [1]. Foreign Policy wants", 50)
     llm.queue(truncated)

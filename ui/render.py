@@ -17,8 +17,15 @@ from collections.abc import Collection
 
 import streamlit as st
 
-from assistant import Answer, Citation, Disagreement, safe_url, text_fragment_url
-from assistant.records import Source
+from assistant import (
+    EXTRACTIVE_NOTICE,
+    Answer,
+    Citation,
+    Disagreement,
+    Source,
+    safe_url,
+    text_fragment_url,
+)
 
 CSS = """
 <style>
@@ -279,6 +286,8 @@ def rest(answer: Answer, key: str, removed: Collection[str]) -> None:
     if answer.incomplete:
         notice = answer.notice or "Stopped before the end."
         st.warning(f"**Incomplete answer.** {safe_markdown(notice)}", icon=":material/warning:")
+    elif answer.notice and answer.notice != EXTRACTIVE_NOTICE:  # e.g. a model's empty reply
+        st.info(safe_markdown(answer.notice), icon=":material/info:")
     disagreements(answer, key)
     if answer.citations:
         with st.container(key=f"sources-{key}"):
