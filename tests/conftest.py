@@ -83,12 +83,8 @@ def fast_assistant(make_settings: Callable[..., Settings]) -> Assistant:
     return Assistant(make_settings(), HashingEmbedder())
 
 
-@pytest.fixture(scope="session")
-def shipped_assistant(
-    tmp_path_factory: pytest.TempPathFactory, minilm: MiniLMEmbedder
-) -> Assistant:
-    """Shipped articles with the real model, ingested once for the session's relevance tests."""
-    root = tmp_path_factory.mktemp("shipped")
+def real_assistant(root: Path, minilm: MiniLMEmbedder) -> Assistant:
+    """The shipped articles in a store under `root`, with the real model, ingested."""
     settings = Settings(
         _env_file=None,
         articles_dir=SHIPPED,
@@ -103,6 +99,14 @@ def shipped_assistant(
     assistant = Assistant(settings, minilm)
     assistant.ingest()
     return assistant
+
+
+@pytest.fixture(scope="session")
+def shipped_assistant(
+    tmp_path_factory: pytest.TempPathFactory, minilm: MiniLMEmbedder
+) -> Assistant:
+    """Shipped articles with the real model, ingested once for the session's relevance tests."""
+    return real_assistant(tmp_path_factory.mktemp("shipped"), minilm)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from assistant import Assistant, Source, SourceInfo
 from assistant.planning import named_scope, refers_back
 from store.embeddings import MiniLMEmbedder
-from tests.conftest import QUOKKA_ARTICLE, SHIPPED
+from tests.conftest import QUOKKA_ARTICLE, real_assistant
 from tests.fake_openai import FakeOpenAI, Reply
 
 NATION = "the-nation-us-engagement-essential"
@@ -81,22 +81,7 @@ def test_retrieve_and_ask_share_one_plan_and_show_the_scope(
 @pytest.fixture(scope="module")
 def quokka_assistant(tmp_path_factory: pytest.TempPathFactory, minilm: MiniLMEmbedder):
     """The shipped articles plus a made-up one, with the real model."""
-    from assistant.settings import Settings
-
-    root = tmp_path_factory.mktemp("quokka")
-    settings = Settings(
-        _env_file=None,
-        articles_dir=SHIPPED,
-        library_dir=root / "library",
-        chroma_path=root / "chroma",
-        chroma_host=None,
-        embedding_model=minilm.name,
-        llm="off",
-        openai_api_key=None,
-        openai_base_url=None,
-    )
-    assistant = Assistant(settings, minilm)
-    assistant.ingest()
+    assistant = real_assistant(tmp_path_factory.mktemp("quokka"), minilm)
     fields = {"title": "Quokka envoys gather in Zanzibar", "outlet": "Marsupial Times"}
     assistant.add_article(QUOKKA_ARTICLE.encode(), "quokka.txt", fields)
     return assistant
