@@ -1,8 +1,9 @@
 """From a plan to a cited Answer: write (LLM or extractive), stream, parse.
 
-A model writes visible markdown, then a `<<<NOTES` line and JSON; the notes never reach the
-reader, and markers are renumbered while streaming so the streamed text equals the final
-`Answer.text`. Extractive answers and "not covered" replies are built from records up front
+A model writes visible markdown and notes (after `<<<NOTES`, or whichever marker a small model
+chose, or as one JSON object): the protocol reader (`assistant/protocol.py`) never lets the
+notes reach the reader, and markers are renumbered while streaming so the streamed text
+equals the final `Answer.text`. Extractive answers and "not covered" replies are built from records up front
 and streamed word by word, so the UI treats every answer alike.
 """
 

@@ -1,7 +1,7 @@
 """Turn the model's raw reply into an `Answer` whose citations can be trusted.
 
-The model writes prose with [n] markers and, after a `<<<NOTES` line, JSON with quotes and
-disagreements. Markers are validated and renumbered here, every quote is checked against its
+The model writes prose with [n] markers and notes (quotes, disagreements, follow-ups), which
+the protocol reader has already separated. Markers are validated and renumbered here, every quote is checked against its
 passage, and nothing the notes claim survives without a retrieved passage behind it. Pure: no
 I/O, and malformed model output never raises.
 """
@@ -31,52 +31,6 @@ _DISAGREEMENT_HEADING = "where the sources disagree"
 _NOTES_KEYS = ("answerable", "quotes", "disagreements", "follow_ups")
 MAX_FOLLOW_UPS = 3
 _FOLLOW_UP_CHARS = 200
-
-
-class StreamSplitter:
-    """Splits streamed tokens into the visible answer and the `<<<NOTES` tail.
-
-    Only a suffix that could still grow into the marker is held back, so readers see text at
-    most a few characters late and never see the marker or the JSON after it.
-    """
-
-    def __init__(self) -> None:
-        self._visible: list[str] = []
-        self._pending = ""
-        self._tail: list[str] | None = None
-
-    def feed(self, token: str) -> str:
-        """Return the part of `token` that may be shown now."""
-        if self._tail is not None:
-            self._tail.append(token)
-            return ""
-        buffer = self._pending + token
-        at = buffer.find(NOTES_MARKER)
-        if at >= 0:
-            self._pending = ""
-            self._tail = [buffer[at + len(NOTES_MARKER) :]]
-            return self._show(buffer[:at])
-        keep = _marker_prefix_length(buffer)
-        self._pending = buffer[len(buffer) - keep :]
-        return self._show(buffer[: len(buffer) - keep])
-
-    def finish(self) -> tuple[str, str]:
-        """(the whole visible text, the notes tail); a stream cut inside the marker drops it."""
-        if self._tail is None and not self._pending.startswith(NOTES_MARKER[:3]):
-            self._show(self._pending)
-        self._pending = ""
-        return "".join(self._visible), "".join(self._tail or [])
-
-    def _show(self, text: str) -> str:
-        self._visible.append(text)
-        return text
-
-
-def _marker_prefix_length(buffer: str) -> int:
-    for size in range(min(len(buffer), len(NOTES_MARKER) - 1), 0, -1):
-        if buffer.endswith(NOTES_MARKER[:size]):
-            return size
-    return 0
 
 
 def build_answer(

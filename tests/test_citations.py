@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.citations import NOTES_MARKER, StreamSplitter, build_answer, format_references
+from assistant.citations import NOTES_MARKER, build_answer, format_references
 from assistant.records import Answer, Passage
 from assistant.text import find_quote, normalize
 from tests.evidence import make_passage
@@ -369,70 +369,6 @@ def test_format_references() -> None:
         "https://example.org/1",
         "[2] Outlet 2 — Title 2 (2024-03-02). (unverified)",
     ]
-
-
-# StreamSplitter
-
-REPLY = "Answer with [1] and a < sign.\n" + NOTES_MARKER + '\n{"answerable": true}'
-
-
-def split_stream(tokens: list[str]) -> tuple[str, str, str]:
-    """(joined feed output, finished visible, tail)."""
-    splitter = StreamSplitter()
-    shown = "".join(splitter.feed(token) for token in tokens)
-    visible, tail = splitter.finish()
-    return shown, visible, tail
-
-
-@pytest.mark.parametrize("cut", range(len(REPLY) + 1))
-def test_splitter_two_tokens_any_cut(cut: int) -> None:
-    shown, visible, tail = split_stream([REPLY[:cut], REPLY[cut:]])
-    before, _, after = REPLY.partition(NOTES_MARKER)
-    assert NOTES_MARKER[:3] not in shown
-    assert visible == before and visible.startswith(shown)
-    assert tail == after
-
-
-def test_splitter_char_by_char_holds_back_only_a_marker_prefix() -> None:
-    splitter = StreamSplitter()
-    shown = ""
-    for ch in REPLY:
-        shown += splitter.feed(ch)
-        assert NOTES_MARKER[:3] not in shown
-    assert shown == REPLY.partition(NOTES_MARKER)[0]
-
-
-def test_splitter_without_marker_flushes_everything() -> None:
-    assert split_stream(["a <", "< b <<"]) == ("a << b ", "a << b <<", "")
-
-
-def test_splitter_drops_a_marker_cut_short() -> None:
-    assert split_stream(["Text ", "<<<NO"]) == ("Text ", "Text ", "")
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    before=st.text(alphabet="ab<N\n OTES[]1", max_size=40),
-    after=st.text(max_size=40),
-    with_marker=st.booleans(),
-    cuts=st.lists(st.integers(min_value=0, max_value=100), max_size=12),
-)
-def test_splitter_property_any_split(
-    before: str, after: str, with_marker: bool, cuts: list[int]
-) -> None:
-    text = before + NOTES_MARKER + after if with_marker else before
-    points = sorted({min(c, len(text)) for c in cuts})
-    tokens = [text[a:b] for a, b in zip([0, *points], [*points, len(text)], strict=True)]
-    shown, visible, tail = split_stream(tokens)
-    assert NOTES_MARKER not in shown and visible.startswith(shown)
-    if NOTES_MARKER in text:
-        expected, _, rest = text.partition(NOTES_MARKER)
-        assert (visible, tail) == (expected, rest)
-    else:
-        assert tail == ""
-        dropped = text[len(visible) :]
-        assert text.startswith(visible)
-        assert dropped == "" or (NOTES_MARKER.startswith(dropped) and len(dropped) >= 3)
 
 
 # robustness
