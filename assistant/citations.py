@@ -14,6 +14,7 @@ from bisect import bisect_right
 from dataclasses import replace
 from typing import Any
 
+from assistant.protocol import block_number
 from assistant.records import Answer, Citation, Disagreement, Mode, Passage, Position
 from assistant.text import (
     BRACKET_RE,
@@ -221,27 +222,12 @@ def _follow_ups(raw: object) -> list[str]:
     return found[:MAX_FOLLOW_UPS]
 
 
-def _block_number(value: object) -> int | None:
-    """A source block number as the model may write it: 2, 2.0, "2" or "[2]"."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        digits = value.strip().strip("[]").strip()
-        if digits.isdecimal() and len(digits) <= 6:
-            return int(digits)
-    return None
-
-
 def _quotes(raw: object) -> dict[int, list[str]]:
     if not isinstance(raw, dict):
         return {}
     quotes: dict[int, list[str]] = {}
     for key, value in raw.items():
-        block = _block_number(key)
+        block = block_number(key)
         items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
         texts = [q.strip() for q in items if isinstance(q, str) and q.strip()]
         if block is not None and texts:
@@ -291,7 +277,7 @@ def _position(raw: object, passages: list[Passage]) -> Position | None:
     """A position with its citations still as source block numbers (the source's, if none)."""
     if not isinstance(raw, dict):
         return None
-    source = _block_number(raw.get("source"))
+    source = block_number(raw.get("source"))
     summary = raw.get("summary")
     if source is None or not 1 <= source <= len(passages) or not isinstance(summary, str):
         return None
@@ -299,7 +285,7 @@ def _position(raw: object, passages: list[Passage]) -> Position | None:
     if not summary:
         return None
     cited = raw.get("citations")
-    blocks = [_block_number(c) for c in cited] if isinstance(cited, list) else []
+    blocks = [block_number(c) for c in cited] if isinstance(cited, list) else []
     valid = [b for b in blocks if b is not None and 1 <= b <= len(passages)]
     passage = passages[source - 1]
     return Position(

@@ -153,7 +153,7 @@ class Notes:
     dropped: int = 0
 
 
-def _integer(value: Any) -> int | None:
+def block_number(value: Any) -> int | None:
     """1, "1", "[1]", [1] and 1.0 all name block 1; anything else names none."""
     if isinstance(value, bool):
         return None
@@ -162,7 +162,7 @@ def _integer(value: Any) -> int | None:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, list) and len(value) == 1:
-        return _integer(value[0])
+        return block_number(value[0])
     if isinstance(value, str) and (match := re.fullmatch(r"\s*\[?\s*(\d+)\s*\]?\s*", value)):
         return int(match.group(1))
     return None
@@ -170,7 +170,7 @@ def _integer(value: Any) -> int | None:
 
 def _integers(value: Any) -> list[int]:
     items = value if isinstance(value, list) else [value]
-    return [n for n in (_integer(item) for item in items) if n is not None]
+    return [n for n in (block_number(item) for item in items) if n is not None]
 
 
 def notes_from(data: Any) -> Notes:
@@ -195,7 +195,7 @@ def notes_from(data: Any) -> Notes:
             else:
                 notes.dropped += 1
     for source, quote in pairs:
-        number = _integer(source)
+        number = block_number(source)
         if number is None or not isinstance(quote, str) or not quote.strip():
             notes.dropped += 1
             continue
@@ -204,7 +204,7 @@ def notes_from(data: Any) -> Notes:
         positions = []
         raw_positions = item.get("positions") if isinstance(item, dict) else None
         for raw in raw_positions if isinstance(raw_positions, list) else []:
-            source = _integer(raw.get("source")) if isinstance(raw, dict) else None
+            source = block_number(raw.get("source")) if isinstance(raw, dict) else None
             summary = raw.get("summary") if isinstance(raw, dict) else None
             if source is None or not isinstance(summary, str) or not summary.strip():
                 notes.dropped += 1
