@@ -211,6 +211,16 @@ def ask(page: Page, question: str, turn: int) -> None:
     wait_idle(page)
 
 
+def go_to(page: Page, name: str) -> None:
+    """Follow a navigation link and wait until that page is drawn, not just the script idle:
+    the click and the rerun it starts are not atomic, and a widget clicked in between is
+    sent for the page left behind."""
+    page.get_by_role("link", name=name).click()
+    marker = ".st-key-add-expander" if name == "Library" else '[data-testid="stChatInput"]'
+    page.wait_for_selector(marker)
+    wait_idle(page)
+
+
 def open_app(page: Page, url: str) -> None:
     page.goto(url)
     page.wait_for_selector('[data-testid="stChatInput"] textarea')
@@ -307,7 +317,7 @@ def test_extractive_chat_chips_sources_persistence_and_upload(store: Path, tmp_p
         expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Should the European")
         shot(page, "05-reloaded")
 
-        page.get_by_role("link", name="Library").click()
+        go_to(page, "Library")
         fp = page.locator("summary", has_text="Foreign Policy")
         article = page.locator('[data-testid="stExpander"]').filter(has=fp)
         fp.click()
@@ -327,8 +337,7 @@ def test_extractive_chat_chips_sources_persistence_and_upload(store: Path, tmp_p
         expect(page.get_by_text("ask about it in the chat now")).to_be_visible()
         wait_idle(page)
 
-        page.get_by_role("link", name="Chat").click()
-        wait_idle(page)
+        go_to(page, "Chat")
         page.get_by_role("button", name="New chat").first.click()
         wait_idle(page)
         ask(page, "Why did the harbour pilots in Valparaiso go on strike?", 0)
@@ -580,7 +589,7 @@ def test_a_metadata_url_with_newlines_fetches_nothing(store: Path, request_log: 
         ask(page, "Why did the harbour pilots go on strike?", 0)
         expect(page.locator(".st-key-sources-0")).to_contain_text("Gazette")
         shot(page, "20-hostile-url-sources")
-        page.get_by_role("link", name="Library").click()
+        go_to(page, "Library")
         page.locator("summary", has_text="Gazette").click()
         wait_idle(page)
         shot(page, "21-hostile-url-library")
