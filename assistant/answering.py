@@ -16,8 +16,9 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
+from typing import Literal
 
-from assistant.chat_model import ChatModel, Message, StreamInterrupted
+from assistant.chat_model import ChatModel, Message, StreamInterrupted, StructuredRequest
 from assistant.citations import build_answer
 from assistant.errors import LLMError
 from assistant.extractive import NOT_COVERED, NOTICE, extract
@@ -27,10 +28,16 @@ from assistant.protocol import ParsedReply, ReplyReader
 from assistant.records import Answer, Mode, Passage
 from assistant.suggestions import suggest
 from assistant.text import BRACKET_RE, NUMBER_RE, OPEN_MARKER_RE, marker_numbers
+from assistant.verification import verify_answer
 from store.embeddings import Embedder
 
 log = logging.getLogger("parallax")
 _WORDS = re.compile(r"\S+\s*")
+Protocol = Literal["json", "prose"]
+_CLOSING: dict[Protocol, str] = {
+    "json": "all of it as the one JSON object",
+    "prose": "the notes line and its JSON",
+}
 NO_TEXT_FALLBACK = "These are the retrieved passages' most relevant sentences, quoted verbatim."
 
 
@@ -206,7 +213,15 @@ class Answerer:
         read: list[ParsedReply] = []
         live = LiveRenumbering(len(passages))
         model = self.chat_model
-        tokens = model.stream(self.messages(plan))
+        # JSON where the server constrains replies to the schema, the prose protocol where it
+        # refuses; the reader tells the two apart from the reply itself either way.
+        tokens = model.stream_structured(
+            StructuredRequest(
+                messages=self.messages(plan, "json"),
+                options=model.structured_options,
+                fallback=self.messages(plan, "prose"),
+            )
+        )
 
         def parsed() -> ParsedReply:
             if not read:
@@ -241,6 +256,7 @@ class Answerer:
                 model=model.name,
                 incomplete=incomplete,
             )
+            answer = verify_answer(answer, self.embedder)
             return self._stamp(answer, plan, started, notice)
 
         return AnswerStream(plan, pieces(), finish)
@@ -264,6 +280,7 @@ class Answerer:
             mode="extractive",
             model=None,
             sentences=len(found.citations),
+            supported_sentences=len(found.citations),  # each is a quote of its passage
             notice=NOTICE,
         )
 
@@ -301,7 +318,9 @@ class Answerer:
     def _model_name(self) -> str | None:
         return getattr(self.chat_model, "name", None)
 
-    def messages(self, plan: Plan) -> list[Message]:
+    def messages(self, plan: Plan, protocol: Protocol = "prose") -> list[Message]:
+        """The answer prompt, asking for `protocol`: one JSON object (for servers that
+        constrain the reply to `ANSWER_SCHEMA`) or markdown followed by the notes line."""
         turns = [(a.question, a.text) for a in plan.history]
         context = f"Conversation so far:\n{history_text(turns)}\n\n" if turns else ""
         user = render(
@@ -310,5 +329,7 @@ class Answerer:
             question=plan.question,
             count=len(plan.retrieval.passages),
             sources=source_blocks(plan.retrieval.passages),
+            closing=_CLOSING[protocol],
         )
-        return [("system", render("answer_system")), ("user", user)]
+        system = render("answer_system", output_format=render(f"format_{protocol}"))
+        return [("system", system), ("user", user)]

@@ -18,7 +18,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_openai import ChatOpenAI
 
 from assistant.errors import LLMAuthError, LLMError, LLMTimeoutError, LLMUnavailableError
-from assistant.protocol import RepetitionGuard
+from assistant.protocol import ANSWER_SCHEMA, RepetitionGuard, request_options, structured_options
 
 if TYPE_CHECKING:
     from assistant.settings import Settings
@@ -87,6 +87,8 @@ class ChatModel(Protocol):
     """What the assistant needs from a chat model: a name, a token stream, a full reply."""
 
     name: str
+    structured_options: tuple[dict[str, Any], ...]
+    """What `StructuredRequest.options` this model's server is offered; empty for prose only."""
 
     def stream(self, messages: list[Message]) -> Iterator[str]: ...
 
@@ -121,8 +123,10 @@ class OpenAIChatModel:
         timeout: float,
         max_retries: int,
         max_tokens: int,
+        structured: bool = True,
     ) -> None:
         self.name = model
+        self.structured_options = structured_options(base_url) if structured else ()
         self._secret = api_key or None
         self._timeout = timeout
         self._where = base_url or "the OpenAI API"
@@ -305,6 +309,7 @@ class ScriptedChatModel:
         self.name = name
         self.calls: list[list[Message]] = []
         self.structured = structured
+        self.structured_options = (request_options("compatible", ANSWER_SCHEMA),)
         self._replies: deque[str | LLMError] = deque(replies)
         self._chunk_size = max(chunk_size, 1)
 
@@ -349,6 +354,7 @@ def make_chat_model(settings: Settings) -> ChatModel | None:
         timeout=settings.llm_timeout,
         max_retries=settings.llm_max_retries,
         max_tokens=settings.llm_max_tokens,
+        structured=settings.llm_protocol == "auto",
     )
 
 

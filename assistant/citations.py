@@ -131,17 +131,17 @@ def _salvage(raw: str) -> dict[str, Any]:
     return found
 
 
-def _segments(text: str) -> list[tuple[int, int, bool]]:
+def segments(text: str) -> list[tuple[int, int, bool]]:
     """(start, end, is_sentence) for each sentence and heading, line by line."""
-    segments = []
+    found = []
     offset = 0
     for line in text.split("\n"):
         if _HEADING_RE.fullmatch(line) or _is_disagreement_heading(line):
-            segments.append((offset, offset + len(line), False))
+            found.append((offset, offset + len(line), False))
         else:
-            segments.extend((offset + s, offset + e, True) for s, e in sentence_spans(line))
+            found.extend((offset + s, offset + e, True) for s, e in sentence_spans(line))
         offset += len(line) + 1
-    return segments
+    return found
 
 
 def _is_disagreement_heading(line: str) -> bool:
@@ -154,7 +154,7 @@ def _rewrite_markers(text: str, count: int) -> tuple[str, dict[int, int], list[i
     Returns the rewritten text, {source block: new number} in order of first use, and the
     out-of-range numbers that were removed.
     """
-    ends = [end for _, end, _ in _segments(text)]
+    ends = [end for _, end, _ in segments(text)]
     numbering: dict[int, int] = {}
     removed: list[int] = []
     pieces: list[str] = []
@@ -200,7 +200,7 @@ def _rewrite_markers(text: str, count: int) -> tuple[str, dict[int, int], list[i
 def _count_sentences(text: str) -> tuple[int, int]:
     """(sentences, sentences without a marker), headings excluded."""
     sentences = uncited = 0
-    for start, end, is_sentence in _segments(text):
+    for start, end, is_sentence in segments(text):
         segment = text[start:end]
         if not is_sentence or not any(ch.isalnum() for ch in BRACKET_RE.sub("", segment)):
             continue

@@ -15,7 +15,14 @@ from typing import Any
 
 from assistant.citations import format_references
 from assistant.errors import EmptyQuestionError, ParallaxError
-from assistant.evaluation import EVAL_SETS, EvalSet, format_table, run_set
+from assistant.evaluation import (
+    EVAL_SETS,
+    EvalSet,
+    format_support,
+    format_table,
+    run_set,
+    support_report,
+)
 from assistant.extractive import NOTICE as EXTRACTIVE_NOTICE
 from assistant.records import Answer, Scope
 from assistant.service import Assistant
@@ -148,6 +155,8 @@ def _stream_answer(
     print()
     if answer.notice and not (extractive and answer.notice == EXTRACTIVE_NOTICE):
         print(f"\nNote: {answer.notice}")
+    for start, end in answer.unsupported:
+        print(f"\nNot supported by the passages it cites: “{answer.text[start:end]}”")
     if answer.citations:
         print("\nReferences\n" + format_references(answer))
     return answer
@@ -199,11 +208,17 @@ def cmd_eval(assistant: Assistant, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.support:
+        sets = []
     reports = [run_set(assistant, eval_set, args.k) for eval_set in sets]
+    # Citation support is judged on labelled pairs whatever the mode: it needs no model.
+    support = None if args.questions else support_report(assistant.embedder)
     if args.json:
-        _print_json(reports[0] if len(reports) == 1 else {"sets": reports})
+        data = reports[0] if len(reports) == 1 else {"sets": reports}
+        _print_json({**data, "support": support} if support else data)
     else:
-        print("\n\n".join(format_table(report) for report in reports))
+        tables = [format_table(report) for report in reports]
+        print("\n\n".join(tables + ([format_support(support)] if support else [])))
     return 0
 
 
@@ -276,6 +291,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--articles", help="with --questions: a folder of articles the set also needs")
     p.add_argument("-k", type=int, default=8)
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--support", action="store_true", help="only citation support on the labelled pairs"
+    )
     p.set_defaults(run=cmd_eval)
 
     p = sub.add_parser("chat", help="a conversation in the terminal")

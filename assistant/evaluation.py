@@ -22,11 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from assistant.records import Answer, Passage
+from assistant.protocol import RESIDUE_RE
+from assistant.records import Answer, Passage, Source
 from assistant.service import Assistant
 from assistant.settings import REPO_ROOT
+from assistant.support import LEXICAL_WEIGHT, THRESHOLD, Check, score
 from assistant.text import marker_numbers, normalize
-from store.articles import MANIFEST, SUPPORTED_SUFFIXES
+from store.articles import MANIFEST, SUPPORTED_SUFFIXES, load_manifest
+from store.embeddings import Embedder
 
 Kind = Literal["factual", "multi-source", "disagreement", "unanswerable"]
 
@@ -188,7 +191,10 @@ class AnswerScore:
     verified: int
     sentences: int
     cited_sentences: int
+    supported_sentences: int
+    residue: bool  # protocol residue in the text the reader sees
     has_disagreement: bool
+    dropped_disagreements: int
     sides_cited: bool | None
     declined: bool
     seconds: float
@@ -205,7 +211,10 @@ def score_answer(question: EvalQuestion, answer: Answer, seconds: float) -> Answ
         verified=sum(c.verified for c in answer.citations),
         sentences=answer.sentences,
         cited_sentences=answer.sentences - answer.uncited_sentences,
+        supported_sentences=answer.supported_sentences,
+        residue=bool(RESIDUE_RE.search(answer.text)),
         has_disagreement=bool(answer.disagreements),
+        dropped_disagreements=answer.dropped_disagreements,
         sides_cited=(
             all(any(s in cited for s in side) for side in question.sides)
             if question.sides
@@ -228,16 +237,21 @@ def summarize_answers(scores: list[AnswerScore]) -> dict[str, Any]:
     times = sorted(s.seconds for s in scores)
     return {
         "markers_valid": _share(markers, markers + sum(s.removed_markers for s in scores)),
-        "quotes_verified": _share(
+        "citations_verified": _share(
             sum(s.verified for s in scores), sum(s.citations for s in scores)
         ),
         "sentences_cited": _share(
             sum(s.cited_sentences for s in scores), sum(s.sentences for s in scores)
         ),
+        "cited_sentences_supported": _share(
+            sum(s.supported_sentences for s in scores), sum(s.cited_sentences for s in scores)
+        ),
+        "answers_with_protocol_residue": sum(s.residue for s in scores),
         "disagreement_block_on_disagreement": f"{sum(s.has_disagreement for s in disagreement)}"
         f"/{len(disagreement)}",
         "no_disagreement_block_on_factual": f"{sum(not s.has_disagreement for s in factual)}"
         f"/{len(factual)}",
+        "disagreement_blocks_dropped": sum(s.dropped_disagreements for s in scores),
         "both_sides_cited": f"{sum(bool(s.sides_cited) for s in disagreement)}/{len(disagreement)}",
         "both_sides_cited_count": sum(bool(s.sides_cited) for s in disagreement),
         "unanswerable_declined_by_answer": f"{sum(s.declined for s in unanswerable)}"
@@ -304,6 +318,7 @@ class EvalSet:
     articles: Path | None = None
 
 
+SHIPPED = REPO_ROOT / "articles"
 EVAL_SETS = [
     EvalSet("dev", REPO_ROOT / "tests" / "dev_questions.jsonl"),
     EvalSet(
@@ -312,6 +327,119 @@ EVAL_SETS = [
         REPO_ROOT / "tests" / "heldout" / "articles",
     ),
 ]
+
+
+@dataclass(frozen=True)
+class PairSet:
+    """Hand-labelled (claim, passage, supported) pairs and the articles they come from."""
+
+    name: str
+    pairs: Path
+    articles: Path
+
+
+SUPPORT_SETS = [
+    PairSet("calibration", REPO_ROOT / "tests" / "support" / "calibration_pairs.jsonl", SHIPPED),
+    PairSet(
+        "held-out",
+        REPO_ROOT / "tests" / "support" / "heldout_pairs.jsonl",
+        REPO_ROOT / "tests" / "heldout" / "articles",
+    ),
+]
+_WEIGHTS = [w / 10 for w in range(11)]
+_THRESHOLDS = [t / 100 for t in range(30, 92, 2)]
+
+
+def _pair_checks(pair_set: PairSet) -> tuple[list[Check], list[bool], list[str]]:
+    manifest = load_manifest(pair_set.articles)
+    checks, labels, kinds = [], [], []
+    for line in pair_set.pairs.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            meta = manifest.get(row["source"]) or {}
+            source = Source(
+                row["source"], meta.get("title", ""), meta.get("outlet", ""), meta.get("author")
+            )
+            checks.append(Check(row["claim"], row["passage"], source))
+            labels.append(bool(row["supported"]))
+            kinds.append(row["kind"])
+    return checks, labels, kinds
+
+
+def _balanced_accuracy(predicted: list[bool], labels: list[bool]) -> float:
+    rates = [
+        _mean(
+            [float(p == label) for p, label in zip(predicted, labels, strict=True) if label is want]
+        )
+        for want in (True, False)
+    ]
+    return sum(r or 0.0 for r in rates) / 2
+
+
+def support_report(embedder: Embedder) -> dict[str, Any]:
+    """How well `assistant.support` tells supported claims from unsupported ones.
+
+    On the calibration pairs it also searches the weight and threshold grid, so the shipped
+    constants can be checked against what calibration picks; the held-out pairs (articles
+    never used for choosing) only report the shipped constants.
+    """
+    report: dict[str, Any] = {"shipped": {"lexical_weight": LEXICAL_WEIGHT, "threshold": THRESHOLD}}
+    for pair_set in SUPPORT_SETS:
+        if not pair_set.pairs.is_file():
+            continue
+        checks, labels, kinds = _pair_checks(pair_set)
+        scored = score(checks, embedder)
+        predicted = [s.best().supported for s in scored]
+        row: dict[str, Any] = {
+            "pairs": len(labels),
+            "accuracy": _mean([float(p == y) for p, y in zip(predicted, labels, strict=True)]),
+            "balanced_accuracy": _balanced_accuracy(predicted, labels),
+            "precision": _share(
+                sum(p and y for p, y in zip(predicted, labels, strict=True)), sum(predicted)
+            ),
+            "recall": _share(
+                sum(p and y for p, y in zip(predicted, labels, strict=True)), sum(labels)
+            ),
+            "by_kind": {
+                kind: f"{sum(p == y for p, y, k in zip(predicted, labels, kinds, strict=True) if k == kind)}"
+                f"/{kinds.count(kind)} right"
+                for kind in dict.fromkeys(kinds)
+            },
+        }
+        if pair_set.name == "calibration":
+            grid = {
+                (w, t): _balanced_accuracy([s.best(w, t).supported for s in scored], labels)
+                for w in _WEIGHTS
+                for t in _THRESHOLDS
+            }
+            (w, t), best = max(grid.items(), key=lambda item: item[1])
+            row["best_on_grid"] = {"lexical_weight": w, "threshold": t, "balanced_accuracy": best}
+        report[pair_set.name] = row
+    return report
+
+
+def format_support(report: dict[str, Any]) -> str:
+    shipped = report["shipped"]
+    lines = [
+        "Citation support (labelled claim/passage pairs), lexical weight "
+        f"{shipped['lexical_weight']}, threshold {shipped['threshold']}"
+    ]
+    for name in ("calibration", "held-out"):
+        if name not in report:
+            continue
+        row = report[name]
+        lines.append(f"\n{name} pairs ({row['pairs']})")
+        for key, value in row.items():
+            if key in ("pairs", "by_kind", "best_on_grid"):
+                continue
+            lines.append(f"  {key:<38} {value:.3f}" if value is not None else f"  {key:<38} -")
+        lines += [f"  {kind:<38} {shown}" for kind, shown in row["by_kind"].items()]
+        if best := row.get("best_on_grid"):
+            lines.append(
+                f"  {'best on the grid':<38} weight {best['lexical_weight']}, threshold "
+                f"{best['threshold']}: balanced accuracy {best['balanced_accuracy']:.3f}"
+            )
+    return "\n".join(lines)
 
 
 def seed_library(shipped: Path, extra: Path | None, folder: Path) -> Path:

@@ -117,6 +117,14 @@ def structured_options(base_url: str | None) -> tuple[dict[str, Any], ...]:
     return tuple(request_options(family) for family in NEGOTIATION_ORDER)
 
 
+RESIDUE_RE = re.compile(
+    r'<<<|\{\s*"|"\s*:\s*[\[{"\d]|```|^\s*(?:#+|\*\*)\s*notes\b|^\s*notes\s*:?\s*$',
+    re.IGNORECASE | re.MULTILINE,
+)
+"""What protocol residue looks like in text meant for the reader: a delimiter, JSON keys or
+objects, a code fence, a notes heading. Eval counts answers that show any; tests assert none."""
+
+
 # ---- typed notes --------------------------------------------------------------------------
 
 

@@ -207,6 +207,10 @@ class Answer:
     scope: Scope | None = None
     query: str = ""  # what was searched: the question, or a follow-up with its context
     suggestions: list[str] = field(default_factory=list)
+    # Spans of `text`: cited sentences that none of their cited passages supports.
+    unsupported: list[tuple[int, int]] = field(default_factory=list)
+    supported_sentences: int = 0  # cited sentences that a cited passage supports
+    dropped_disagreements: int = 0  # blocks the model wrote that failed validation
 
     def passage(self, chunk_id: str) -> Passage | None:
         return next((p for p in self.passages if p.chunk_id == chunk_id), None)
@@ -229,5 +233,8 @@ class Answer:
             "sentences": self.sentences,
             "uncited_sentences": self.uncited_sentences,
             "suggestions": self.suggestions,
+            "unsupported": [list(span) for span in self.unsupported],
+            "supported_sentences": self.supported_sentences,
+            "dropped_disagreements": self.dropped_disagreements,
             "timings": self.timings,
         }

@@ -167,6 +167,12 @@ class Settings(BaseSettings):
         validation_alias="PARALLAX_LLM_MAX_TOKENS",
         description="Most tokens a reply may have; a reply that runs on is cut there and marked incomplete.",
     )
+    llm_protocol: Literal["auto", "prose"] = Field(
+        "auto",
+        validation_alias="PARALLAX_LLM_PROTOCOL",
+        description="`auto` asks the server for answers as schema-constrained JSON and falls "
+        "back to the prose protocol where it refuses; `prose` sends the prose protocol only.",
+    )
     llm_max_retries: int = Field(
         2,
         ge=0,

@@ -1,6 +1,6 @@
 """Record what a real model answers to Parallax, for the tests to replay.
 
-    python -m tests.record_cassettes --base-url http://127.0.0.1:8080/v1 [--only d01,d02]
+    python -m tests.record_cassettes --base-url http://127.0.0.1:8080/v1 [--set held-out] [--only d01,d02]
 
 Parallax's own pipeline (shipped articles in a temporary store, the real embedding model,
 the real client) asks each question through a recording proxy in front of the server; the
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from assistant.evaluation import load_questions
+from assistant.evaluation import EVAL_SETS, load_questions, seed_library
 from assistant.service import Assistant
 from assistant.settings import REPO_ROOT, Settings
 from tests.cassette import CASSETTE_DIR, Cassette, Chunk, Exchange
@@ -168,16 +168,18 @@ def record(
     out_dir: Path,
     only: set[str],
     model: str | None,
+    articles: Path | None = None,
     **overrides: object,
 ) -> int:
-    """Record each question's exchanges; `overrides` are Settings fields (tests use them)."""
+    """Record each question's exchanges over the shipped articles plus `articles` (a
+    question set's own); `overrides` are Settings fields (tests use them)."""
     model = model or served_model(base_url)
     questions = [q for q in load_questions(questions_path) if not only or q.id in only]
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp, RecordingProxy(base_url) as proxy:
         settings = Settings(
             _env_file=None,
-            articles_dir=REPO_ROOT / "articles",
+            articles_dir=seed_library(REPO_ROOT / "articles", articles, Path(tmp) / "seed"),
             library_dir=Path(tmp) / "library",
             chroma_path=Path(tmp) / "chroma",
             chroma_host=None,
@@ -210,14 +212,14 @@ def record(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-url", required=True, help="the real server, e.g. .../v1")
-    parser.add_argument("--questions", type=Path, default=REPO_ROOT / "tests/dev_questions.jsonl")
-    parser.add_argument("--set", default=None, help="cassette folder name (default: file stem)")
+    parser.add_argument("--set", default="dev", choices=[s.name for s in EVAL_SETS])
     parser.add_argument("--only", default="", help="comma-separated question ids")
     parser.add_argument("--model", default=None, help="model name (default: the server's)")
     args = parser.parse_args(argv)
-    name = args.set or args.questions.stem.removesuffix("_questions")
+    eval_set = next(s for s in EVAL_SETS if s.name == args.set)
     only = {q for q in args.only.split(",") if q}
-    return record(args.base_url, args.questions, CASSETTE_DIR / name, only, args.model)
+    out = CASSETTE_DIR / eval_set.name
+    return record(args.base_url, eval_set.questions, out, only, args.model, eval_set.articles)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from pydantic import SecretStr
 
 from assistant import Assistant, LLMAuthError, LLMTimeoutError, LLMUnavailableError
 from assistant.answering import Plan
+from assistant.protocol import ANSWER_SCHEMA
 from assistant.records import Passage, Retrieval
 from tests.conftest import DEV_QUESTIONS
 from tests.evidence import make_passage
@@ -52,21 +53,23 @@ def notes(**fields: object) -> str:
 
 
 def disagreement_reply(passages: list[Passage]) -> str:
+    """Each cited sentence says what a passage it cites says: Parallax checks that itself."""
     a, b = block_of(passages, NATION), block_of(passages, FP)
+    says_a, says_b = (first_sentence(passages[n - 1]).rstrip(".") for n in (a, b))
     text = (
-        f"The Nation's Anatol Lieven argues the EU should stay out of the talks for now [{b}, {a}].\n\n"
+        f"The Nation's Anatol Lieven argues that {says_a} [{b}, {a}].\n\n"
         "### Where the sources disagree\n"
-        f"- The Nation wants the European Union left out until terms take shape [{a}].\n"
-        f"- Foreign Policy's Laurie Bristow sees a coherent alliance as key [{b}]."
+        f"- The Nation: {says_a} [{a}].\n"
+        f"- Foreign Policy's Laurie Bristow: {says_b} [{b}]."
     )
     return text + notes(
-        quotes={str(a): first_sentence(passages[a - 1]), str(b): first_sentence(passages[b - 1])},
+        quotes={str(a): says_a, str(b): says_b},
         disagreements=[
             {
                 "topic": "Europe's role in the talks",
                 "positions": [
-                    {"source": a, "summary": "Leave the EU out for now.", "citations": [a]},
-                    {"source": b, "summary": "Keep the alliance united.", "citations": [b]},
+                    {"source": a, "summary": says_a, "citations": [a]},
+                    {"source": b, "summary": says_b, "citations": [b]},
                 ],
             }
         ],
@@ -97,18 +100,38 @@ def test_cited_answer_with_disagreement_streams_and_verifies(
     assert nation.outlet == "The Nation" and nation.citations == [2]
 
 
-def test_request_carries_delimited_sources_and_rules(
+def test_request_asks_for_the_schema_and_carries_delimited_sources_and_rules(
     llm_assistant: Assistant, fake_llm: FakeOpenAI
 ) -> None:
-    fake_llm.queue("Fine [1]." + notes(quotes={}))
-    llm_assistant.ask(EU_QUESTION)
+    fake_llm.queue(json.dumps({"answer": "Fine [1].", "quotes": [], "disagreements": []}))
+    answer = llm_assistant.ask(EU_QUESTION)
+    assert answer.text == "Fine [1]."
     [request] = fake_llm.chat_requests()
     system, user = (m["content"] for m in request.body["messages"])
-    assert "Where the sources disagree" in system and "<<<NOTES" in system
+    assert request.body["response_format"]["json_schema"]["schema"] == ANSWER_SCHEMA
+    assert "Where the sources disagree" in system and '{"answer":' in system
+    assert "<<<NOTES" not in system + user
     assert request.body["model"] == llm_assistant.settings.llm_model
     assert user.count("<<<SOURCE [") == user.count("<<<END SOURCE [") == 8
     assert "outlet: The Nation" in user and "author: Anatol Lieven" in user
     assert KEY not in json.dumps(request.body)
+
+
+def test_a_server_refusing_the_schema_gets_the_prose_protocol(
+    llm_assistant: Assistant, fake_llm: FakeOpenAI
+) -> None:
+    quote = first_sentence(llm_assistant.retrieve(EU_QUESTION).passages[0])
+    fake_llm.queue(
+        Reply.error(400, "response_format is not supported"),
+        Reply.error(400, "response_format is not supported"),
+        f"{quote} [1]." + notes(quotes={"1": quote}),
+    )
+    answer = llm_assistant.ask(EU_QUESTION)
+    assert answer.text == f"{quote} [1]." and answer.citations[0].verified
+    *refused, prose = fake_llm.chat_requests()
+    assert [r.body["response_format"]["type"] for r in refused] == ["json_schema", "json_object"]
+    assert "response_format" not in prose.body
+    assert "<<<NOTES" in prose.body["messages"][0]["content"]
 
 
 def test_out_of_range_marker_removed_and_reported(

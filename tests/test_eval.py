@@ -20,7 +20,7 @@ def test_eval_thresholds_in_extractive_mode(dev_eval: dict[str, Any]) -> None:
     assert retrieval["unanswerable_declined_count"] == 2
     assert retrieval["answerable_wrongly_declined"] == 0
     assert answers["markers_valid"] == 1.0
-    assert answers["quotes_verified"] == 1.0
+    assert answers["citations_verified"] == 1.0
     assert answers["sentences_cited"] >= 0.9
     # Extractive quotes follow relevance, not a quota per outlet: both sides are quoted only
     # when both are among the most relevant sentences.
@@ -45,7 +45,7 @@ def test_eval_cli_json_shape(cli_runner: CliRunner, tmp_path: Path) -> None:
         "mrr",
         "all_sides@8",
     } <= report["retrieval"].keys()
-    assert {"markers_valid", "quotes_verified", "sentences_cited", "p95_s"} <= report[
+    assert {"markers_valid", "citations_verified", "sentences_cited", "p95_s"} <= report[
         "answers"
     ].keys()
     assert [q["id"] for q in report["per_question"]] == ["d01", "d17"]

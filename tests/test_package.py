@@ -47,7 +47,14 @@ NOT_SOURCE = shutil.ignore_patterns(
 
 def test_every_prompt_template_loads_from_the_prompts_package() -> None:
     names = sorted(p.stem for p in (REPO_ROOT / "prompts").glob("*.md"))
-    assert names == ["answer_system", "answer_user", "rewrite", "source_block"]
+    assert names == [
+        "answer_system",
+        "answer_user",
+        "format_json",
+        "format_prose",
+        "rewrite",
+        "source_block",
+    ]
     for name in names:
         assert prompts.load(name).template == (REPO_ROOT / "prompts" / f"{name}.md").read_text(
             encoding="utf-8"

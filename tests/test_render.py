@@ -78,3 +78,13 @@ def test_links_only_to_plain_web_addresses() -> None:
 
 def test_labels_read_as_plain_text() -> None:
     assert render.label("**The Nation** · *Talks*\n[now]") == "The Nation · Talks now"
+
+
+def test_a_sentence_no_cited_passage_supports_is_marked_where_it_ends() -> None:
+    a = answer()
+    a.text = "It says so [1]. Nobody says this [2]."
+    a.unsupported = [(16, len(a.text))]
+    body = render.answer_body(a, "t") or ""
+    assert body.count(render.UNSUPPORTED_HTML) == 1
+    assert body.endswith("</button>." + render.UNSUPPORTED_HTML)  # after its chip, once
+    assert render.UNSUPPORTED_HTML not in (render.answer_body(answer(), "t") or "")

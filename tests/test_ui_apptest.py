@@ -149,21 +149,22 @@ def disagreement_reply(prompt: str) -> str:
                 "positions": [
                     {
                         "source": nation,
-                        "summary": "Keep the EU out for now.",
+                        "summary": "The European Union should be left out of the process.",
                         "citations": [nation],
                     },
-                    {"source": fp, "summary": "The allies must act together.", "citations": [fp]},
+                    {"source": fp, "summary": fp_quote, "citations": [fp]},
                 ],
             }
         ],
     }
+    # Each cited sentence says what its passage says: Parallax checks that, not the quotes.
     return (
-        f"The sources disagree. The Nation's Anatol Lieven argues that the EU should stay out "
-        f"until a settlement takes shape [{nation}]. Foreign Policy's Laurie Bristow sees the "
-        f"allies' common approach as essential [{fp}].\n\n"
+        f"The sources disagree. The Nation's Anatol Lieven argues that the European Union "
+        f"should be left out of the peace process for now [{nation}]. Foreign Policy's Laurie "
+        f"Bristow writes: {fp_quote.rstrip('.')} [{fp}].\n\n"
         "### Where the sources disagree\n"
-        f"- The Nation: leave the EU out for now [{nation}].\n"
-        f"- Foreign Policy: act together with the allies [{fp}].\n"
+        f"- The Nation: the European Union should be left out of the process [{nation}].\n"
+        f"- Foreign Policy: {fp_quote.rstrip('.')} [{fp}].\n"
         f"<<<NOTES\n{json.dumps(notes)}"
     )
 
@@ -329,8 +330,8 @@ def test_llm_answer_shows_the_disagreement(
     assert "Where the sources disagree" in text(block)
     columns = block.columns
     assert len(columns) == 2
-    assert "The Nation" in text(columns[0]) and "Keep the EU out" in text(columns[0])
-    assert "Foreign Policy" in text(columns[1]) and "act together" in text(columns[1])
+    assert "The Nation" in text(columns[0]) and "should be left out of" in text(columns[0])
+    assert "Foreign Policy" in text(columns[1]) and "not entirely clear" in text(columns[1])
     assert "should be left out of the process" in text(columns[0])
     assert "Foreign Policy" in text(at.get_by_key("sources-0"))
     assert llm.chat_requests()[-1].body["model"] == "gpt-4o-mini"

@@ -36,7 +36,7 @@ CSS = """
 .px-chip.px-missing{background:rgba(128,128,128,.12);color:gray;border-color:rgba(128,128,128,.4);
  cursor:default}
 mark.px-quote{background:#ffe58a;color:#1f1f1f;padding:.05em .15em;border-radius:.2em}
-.px-unverified,.px-removed{color:#b54708;font-weight:600;font-size:.85em}
+.px-unverified,.px-removed,.px-unsupported{color:#b54708;font-weight:600;font-size:.85em}
 [data-testid="stChatMessageContent"] h3{font-size:1.2rem;padding-top:.4rem}
 [data-testid="stChatMessageContent"] h4{font-size:1.02rem;padding-top:.3rem}
 .px-meta{color:rgba(120,120,120,1);font-size:.9em}
@@ -65,6 +65,13 @@ _HTML = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 _PLAIN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:=])")
 # Model markdown keeps emphasis, lists and headings; loses links, images, directives, math.
 _MARKDOWN = re.compile(r"([\\\[\]$:])")
+# Where a sentence none of its citations supports ends: a private-use character that
+# markdown escaping leaves alone, replaced by the mark once the text is escaped.
+_UNSUPPORTED = "\ue000"
+UNSUPPORTED_HTML = (
+    '<span class="px-unsupported" title="Parallax did not find this sentence in the passages '
+    'it cites: check it against them.">⚠ not supported by its sources</span>'
+)
 _ESCAPED_MARKER = re.compile(r"\\\[(\d+)\\\]")
 _DISAGREE_HEADING = re.compile(
     r"^(#{1,6}[ \t]*|\*\*)where the sources disagree:?(\*\*)?:?[ \t]*$", re.I | re.M
@@ -179,11 +186,14 @@ def passage_popover(c: Citation, key: str, removed: bool) -> str:
     if removed:
         rows.append('<div class="px-removed">From an article since removed from the library.</div>')
     if c.verified:
-        rows.append('<div class="px-meta">The highlighted quote was found in the article.</div>')
+        rows.append(
+            '<div class="px-meta">The highlighted passage supports what the answer cites it for.'
+            "</div>"
+        )
     else:
         rows.append(
-            '<div class="px-unverified">⚠ This quote could not be found in the passage: treat '
-            "the claim it supports with care.</div>"
+            '<div class="px-unverified">⚠ Parallax did not find what this citation is for in '
+            "the passage: treat the claim it supports with care.</div>"
         )
         if c.quote:
             rows.append(f"<div>Quoted as: “{esc(c.quote)}”</div>")
@@ -199,8 +209,11 @@ def answer_body(answer: Answer, key: str) -> str | None:
     """The answer text with working chips, as markdown; None when there is no text."""
     if not answer.text.strip():
         return None
-    body = without_disagreement_section(answer.text) if answer.disagreements else answer.text
-    return with_chips(body, answer.citations, key)
+    text = answer.text
+    for _, end in sorted(answer.unsupported, reverse=True):  # from the end: offsets hold
+        text = text[:end] + _UNSUPPORTED + text[end:]
+    body = without_disagreement_section(text) if answer.disagreements else text
+    return with_chips(body, answer.citations, key).replace(_UNSUPPORTED, UNSUPPORTED_HTML)
 
 
 def sources_html(answer: Answer, key: str, removed: Collection[str]) -> str:
