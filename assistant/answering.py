@@ -24,7 +24,7 @@ from assistant.errors import LLMError
 from assistant.extractive import NOT_COVERED, NOTICE, extract
 from assistant.planning import Plan
 from assistant.prompts import history_text, render, source_blocks
-from assistant.protocol import ParsedReply, ReplyReader
+from assistant.protocol import ParsedReply, ReplyReader, echoes_instructions
 from assistant.records import Answer, Mode, Passage
 from assistant.suggestions import suggest
 from assistant.text import BRACKET_RE, NUMBER_RE, OPEN_MARKER_RE, marker_numbers
@@ -215,13 +215,11 @@ class Answerer:
         model = self.chat_model
         # JSON where the server constrains replies to the schema, the prose protocol where it
         # refuses; the reader tells the two apart from the reply itself either way.
+        json_messages, prose_messages = self.messages(plan, "json"), self.messages(plan, "prose")
         tokens = model.stream_structured(
-            StructuredRequest(
-                messages=self.messages(plan, "json"),
-                options=model.structured_options,
-                fallback=self.messages(plan, "prose"),
-            )
+            StructuredRequest(json_messages, model.structured_options, prose_messages)
         )
+        instructions = json_messages[0][1] + "\n" + prose_messages[0][1]
 
         def parsed() -> ParsedReply:
             if not read:
@@ -240,10 +238,15 @@ class Answerer:
 
         def finish(incomplete: bool, notice: str | None) -> Answer:
             reply = parsed()
-            if not reply.visible.strip():
-                # A small model may write only its notes, or run out of tokens before its
-                # answer: the reader then gets the passages' own sentences, not an empty answer.
-                why = notice or f"The model ({model.name}) wrote no answer text."
+            echoed = echoes_instructions(reply.visible, instructions)
+            if not reply.visible.strip() or echoed:
+                # A small model may write only its notes, run out of tokens before its answer,
+                # or copy its instructions: the reader then gets the passages' own sentences.
+                why = notice or (
+                    f"The model ({model.name}) repeated its instructions instead of answering."
+                    if echoed
+                    else f"The model ({model.name}) wrote no answer text."
+                )
                 return self._stamp(
                     self._extractive(plan), plan, started, f"{why} {NO_TEXT_FALLBACK}"
                 )

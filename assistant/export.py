@@ -121,7 +121,7 @@ def conversation_markdown(
     shared = [n for n in dict.fromkeys(a.notice for a in answers if not a.incomplete) if n]
     parts += [f"> {inline(n)}\n" for n in shared]
     for answer in answers:
-        parts += [f"## {inline(answer.question)}", "", model_markdown(answer.text.strip()), ""]
+        parts += [f"## {inline(answer.question)}", "", _answer_markdown(answer), ""]
         if answer.incomplete:
             parts += [f"> Incomplete answer: {inline(answer.notice or 'stopped early')}", ""]
         if answer.citations:
@@ -129,6 +129,18 @@ def conversation_markdown(
             parts += [_reference(c) for c in answer.citations]
             parts.append("")
     return redact("\n".join(parts), secrets)
+
+
+_UNSUPPORTED = "\ue000"  # where a sentence ends that none of its sources supports
+UNSUPPORTED_MARK = " *(⚠ not supported by its sources)*"
+
+
+def _answer_markdown(answer: Answer) -> str:
+    """The answer text, each sentence that none of its cited passages supports marked."""
+    text = answer.text
+    for _, end in sorted(answer.unsupported, reverse=True):  # from the end: offsets hold
+        text = text[:end] + _UNSUPPORTED + text[end:]
+    return model_markdown(text.strip()).replace(_UNSUPPORTED, UNSUPPORTED_MARK)
 
 
 def _header_lines(header: ExportHeader) -> list[str]:
@@ -146,7 +158,7 @@ def _header_lines(header: ExportHeader) -> list[str]:
 def _reference(c: Citation) -> str:
     source = c.source
     byline = ", ".join(inline(x) for x in (source.author, source.published) if x)
-    flag = "" if c.verified else " (quote not verified)"
+    flag = "" if c.verified else " (not verified)"
     url = safe_url(source.url)
     link = f" <{url}>" if url else ""
     return (

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from assistant.text import normalize, strip_markers
+
 # ---- the schema ---------------------------------------------------------------------------
 
 ANSWER_SCHEMA: dict[str, Any] = {
@@ -687,6 +689,22 @@ class ReplyReader:
         visible, notes_text = self._prose.finish()
         data = loads_tolerant(notes_text)
         return ParsedReply(visible, notes_from(data), "prose", isinstance(data, dict))
+
+
+_SHINGLE = 6  # words
+
+
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    words = re.findall(r"\w+", strip_markers(normalize(text)))
+    return {tuple(words[i : i + _SHINGLE]) for i in range(len(words) - _SHINGLE + 1)}
+
+
+def echoes_instructions(visible: str, instructions: str) -> bool:
+    """Did the model write back its instructions instead of an answer? Small models copy the
+    description of the `answer` field into it. True when most of the text's six-word runs
+    are the instructions' own."""
+    written = _shingles(visible)
+    return bool(written) and len(written & _shingles(instructions)) >= len(written) / 2
 
 
 def read_all(pieces: Iterator[str] | list[str]) -> tuple[str, ParsedReply]:

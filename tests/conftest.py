@@ -21,13 +21,14 @@ from typing import Any
 import pytest
 
 from assistant.cli import main
-from assistant.evaluation import load_questions, run_eval
+from assistant.evaluation import load_questions, run_eval, seed_library
 from assistant.service import Assistant
 from assistant.settings import REPO_ROOT, Settings
 from store.embeddings import HashingEmbedder, MiniLMEmbedder
 
 SHIPPED = REPO_ROOT / "articles"
 DEV_QUESTIONS = REPO_ROOT / "tests" / "dev_questions.jsonl"
+HELDOUT_ARTICLES = REPO_ROOT / "tests" / "heldout" / "articles"
 # A made-up story no shipped article mentions: whatever retrieves it, retrieved it for real.
 QUOKKA_ARTICLE = """Quokka envoys gather in Zanzibar for ceasefire talks
 
@@ -83,11 +84,13 @@ def fast_assistant(make_settings: Callable[..., Settings]) -> Assistant:
     return Assistant(make_settings(), HashingEmbedder())
 
 
-def real_assistant(root: Path, minilm: MiniLMEmbedder) -> Assistant:
-    """The shipped articles in a store under `root`, with the real model, ingested."""
+def real_assistant(root: Path, minilm: MiniLMEmbedder, extra: Path | None = None) -> Assistant:
+    """The shipped articles (and `extra`'s) in a store under `root`, with the real model,
+    ingested."""
+    articles = seed_library(SHIPPED, extra, root / "seed") if extra else SHIPPED
     settings = Settings(
         _env_file=None,
-        articles_dir=SHIPPED,
+        articles_dir=articles,
         library_dir=root / "library",
         chroma_path=root / "chroma",
         chroma_host=None,
@@ -107,6 +110,14 @@ def shipped_assistant(
 ) -> Assistant:
     """Shipped articles with the real model, ingested once for the session's relevance tests."""
     return real_assistant(tmp_path_factory.mktemp("shipped"), minilm)
+
+
+@pytest.fixture(scope="session")
+def heldout_assistant(
+    tmp_path_factory: pytest.TempPathFactory, minilm: MiniLMEmbedder
+) -> Assistant:
+    """The held-out set's library (shipped articles plus its own) with the real model."""
+    return real_assistant(tmp_path_factory.mktemp("heldout"), minilm, HELDOUT_ARTICLES)
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,8 @@ from pydantic import SecretStr
 
 from assistant import Assistant, LLMAuthError, LLMTimeoutError, LLMUnavailableError
 from assistant.answering import Plan
-from assistant.protocol import ANSWER_SCHEMA
+from assistant.prompts import render
+from assistant.protocol import ANSWER_SCHEMA, RESIDUE_RE
 from assistant.records import Passage, Retrieval
 from tests.conftest import DEV_QUESTIONS
 from tests.evidence import make_passage
@@ -342,3 +343,47 @@ def test_the_models_follow_ups_become_suggestions(
     )
     fallback = llm_assistant.ask(EU_QUESTION)
     assert fallback.suggestions and all(s.endswith("?") for s in fallback.suggestions)
+
+
+def test_a_reply_that_copies_its_instructions_gets_the_passages_instead(
+    llm_assistant: Assistant, fake_llm: FakeOpenAI
+) -> None:
+    """Real small models put the description of the `answer` field in it; the reader gets
+    the passages' own sentences and is told why, never the instructions as an answer."""
+    system = render("answer_system", output_format=render("format_json"))
+    echoed = system.split('- "answer": ')[1].split("\n")[0]
+    fake_llm.queue(json.dumps({"answer": echoed, "quotes": [], "answerable": True}))
+    answer = llm_assistant.ask(EU_QUESTION)
+    assert answer.mode == "extractive" and answer.citations
+    assert answer.notice and "repeated its instructions" in answer.notice
+    assert echoed[:40] not in answer.text
+
+
+def test_a_structured_reply_streams_its_answer_text_without_redraw(
+    llm_assistant: Assistant, fake_llm: FakeOpenAI
+) -> None:
+    """Over the real client, a JSON reply cut into small chunks reaches the reader as answer
+    text only, each piece appended to the last, markers already renumbered, nothing of the
+    JSON around it."""
+    passages = llm_assistant.retrieve(EU_QUESTION).passages
+    says = first_sentence(passages[2]).rstrip(".")
+    reply = {
+        "answer": f'Lieven writes that {says} [3].\nHe adds a "qualified" view [3].',
+        "quotes": [{"source": 3, "quote": says}],
+        "disagreements": [],
+        "answerable": True,
+    }
+    fake_llm.queue(Reply(text=json.dumps(reply), chunk_size=3))
+    stream = llm_assistant.ask_stream(EU_QUESTION)
+    shown = ""
+    for piece in stream:
+        assert not RESIDUE_RE.search(piece), piece
+        shown += piece  # appended: the reader never redraws what it showed
+    answer = stream.answer
+    assert (
+        shown.strip()
+        == answer.text
+        == (f'Lieven writes that {says} [1].\nHe adds a "qualified" view [1].')
+    )
+    assert answer.citations[0].verified and answer.citations[0].chunk_id == passages[2].chunk_id
+    assert len(answer.unsupported) == 1  # the second sentence: the passage says no such thing

@@ -18,8 +18,11 @@ import pytest
 
 from assistant.answering import Answerer, Protocol
 from assistant.chat_model import OpenAIChatModel, StreamInterrupted, StructuredRequest
+from assistant.citations import segments
 from assistant.protocol import RESIDUE_RE, RepetitionGuard, ReplyReader
+from assistant.records import Answer
 from assistant.service import Assistant
+from assistant.text import marker_numbers, split_sentences
 from tests.cassette import CASSETTE_DIR, Cassette, Exchange, load, load_all
 from tests.conftest import SHIPPED
 from tests.fake_openai import FakeOpenAI, Reply
@@ -27,7 +30,6 @@ from tests.record_cassettes import RecordingProxy, record
 
 CASSETTES = load_all()
 IDS = [c.question_id for c in CASSETTES]
-DEV = load_all(CASSETTE_DIR / "dev")  # asked of the shipped articles alone
 # What must never reach a reader: a notes marker or label, JSON structure, a code fence.
 
 
@@ -98,8 +100,8 @@ def test_no_protocol_residue_is_visible_in_a_real_reply(cassette: Cassette) -> N
 
 
 def test_the_repetition_guard_ends_real_loops_and_only_those() -> None:
-    """A reply the guard ends repeats a long line, or a JSON object, three times or more; most
-    recorded replies do not trip it."""
+    """A reply the guard ends repeats a long line, JSON object or sentence three times or
+    more; most recorded replies do not trip it."""
     tripped = set()
     for cassette in CASSETTES:
         guard = RepetitionGuard()
@@ -107,7 +109,8 @@ def test_the_repetition_guard_ends_real_loops_and_only_those() -> None:
             tripped.add(cassette.question_id)
     for question_id in tripped:
         text = CASSETTES[IDS.index(question_id)].answer_exchange().text()
-        parts = re.split(r"\n|(?<=\}),\s*", text)  # lines, and objects in a one-line JSON
+        # Lines, JSON objects, and sentences (a loop inside one JSON string has no lines).
+        parts = re.split(r"\n|(?<=\}),\s*", text) + split_sentences(text.replace("\\n", "\n"))
         lines = [" ".join(re.sub(r"\d", "0", ln).split()) for ln in parts]
         repeats = Counter(ln for ln in lines if len(ln) >= 40).most_common(1)
         assert repeats and repeats[0][1] >= 3, question_id
@@ -136,17 +139,34 @@ def test_a_request_that_matches_no_recording_gets_a_400_naming_the_fix() -> None
             list(model.stream([("user", "A question nobody recorded.")]))
 
 
+def assert_citations_checked(answer: Answer) -> None:
+    """A verified citation shows the span of its passage that supports it; a sentence whose
+    citations are all unverified is marked as unsupported."""
+    by_n = {c.n: c for c in answer.citations}
+    for c in answer.citations:
+        assert not c.verified or (c.span and c.quote == c.passage.text[slice(*c.span)])
+    for start, end, is_sentence in segments(answer.text):
+        cited = [by_n[n] for n in marker_numbers(answer.text[start:end]) if n in by_n]
+        if is_sentence and cited and not any(c.verified for c in cited):
+            assert any(s <= start and end <= e for s, e in answer.unsupported), (start, end)
+
+
+@pytest.mark.parametrize("name", ["dev", "held-out"])
 def test_todays_pipeline_sends_the_requests_that_were_recorded(
-    shipped_assistant: Assistant,
+    name: str, request: pytest.FixtureRequest
 ) -> None:
     """Replay is only evidence while Parallax still sends what was recorded: retrieval and
-    the prompt for each question must match the cassette, or the cassettes are stale."""
+    the prompt for each question must match the cassette, or the cassettes are stale. Each
+    set is asked of its own library, as the recorder did."""
+    cassettes = load_all(CASSETTE_DIR / name)
+    library = "shipped_assistant" if name == "dev" else "heldout_assistant"
+    assistant: Assistant = request.getfixturevalue(library)
     with FakeOpenAI() as fake:
-        fake.play(*CASSETTES)
-        twin = copy.copy(shipped_assistant)
-        twin.answerer = Answerer(client_for(fake), shipped_assistant.embedder)
+        fake.play(*cassettes)
+        twin = copy.copy(assistant)
+        twin.answerer = Answerer(client_for(fake), assistant.embedder)
         stale, written = [], []
-        for cassette in DEV:
+        for cassette in cassettes:
             stream = twin.ask_stream(cassette.question)
             sent = twin.answerer.messages(stream.plan, protocol_of(cassette.answer_exchange()))
             if sent != messages_of(cassette.answer_exchange()):
@@ -161,6 +181,7 @@ def test_todays_pipeline_sends_the_requests_that_were_recorded(
             assert answer.text.strip(), cassette.question_id  # notes alone: the passages instead
             if answer.mode == "llm":
                 assert shown.strip() == answer.text
+                assert_citations_checked(answer)
                 written.append(cassette.question_id)
             else:
                 assert answer.notice and "most relevant sentences" in answer.notice

@@ -17,6 +17,7 @@ from assistant import (
     safe_url,
     text_fragment_url,
 )
+from assistant.export import UNSUPPORTED_MARK
 from assistant.records import Passage, Source
 
 KEY = "sk-test-0123456789abcdef"
@@ -117,7 +118,15 @@ def test_export_has_a_header_numbered_references_and_the_notice_once() -> None:
     assert (
         "1. The Outlet, *A title* (Ann Author, 2025-05-21): “time is on Russia’s side”" in markdown
     )
-    assert "(quote not verified)" in markdown and "<https://example.org/a#top>" in markdown
+    assert "(not verified)" in markdown and "<https://example.org/a#top>" in markdown
+
+
+def test_a_sentence_no_source_supports_is_marked_in_the_export() -> None:
+    marked = answer("Lieven says so [1]. Nobody does [1].", citation("q", verified=False))
+    marked.unsupported = [(20, len(marked.text))]
+    markdown = conversation_markdown([marked])
+    assert f"Lieven says so [1]. Nobody does [1].{UNSUPPORTED_MARK}" in markdown
+    assert markdown.count(UNSUPPORTED_MARK) == 1
 
 
 def test_an_incomplete_answer_says_so_in_the_export() -> None:

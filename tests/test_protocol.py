@@ -21,6 +21,7 @@ from assistant.protocol import (
     ProseSplitter,
     QuoteHint,
     RepetitionGuard,
+    echoes_instructions,
     loads_tolerant,
     notes_from,
     read_all,
@@ -303,3 +304,21 @@ def test_a_reply_cut_off_at_a_heading_mark_shows_no_stray_decoration() -> None:
         streamed, parsed = read_all(["The talks stalled [1].\n\n", tail])
         assert parsed.visible.rstrip() == "The talks stalled [1]."
         assert streamed.strip() == "The talks stalled [1]."
+
+
+def test_a_reply_that_copies_its_instructions_is_told_from_one_that_answers() -> None:
+    rules = (
+        "Answer in concise markdown, in the language of the question, with a marker after "
+        "each sentence it supports, and say when the articles do not cover the question."
+    )
+    assert echoes_instructions(
+        "Answer in concise markdown, in the language of the question, "
+        "with a marker [1] after each sentence it supports.",
+        rules,
+    )
+    assert not echoes_instructions(
+        "The council voted to charge drivers nine dollars a day in the core [1]. Critics "
+        "say it falls on night workers, in the language of the question [2].",
+        rules,
+    )
+    assert not echoes_instructions("", rules) and not echoes_instructions("Yes [1].", rules)

@@ -79,55 +79,32 @@ def test_a_changed_figure_is_not_supported(minilm: MiniLMEmbedder) -> None:
     assert not answer.citations[0].verified and answer.supported_sentences == 0
 
 
+BURDEN = "The charge burdens low-paid night workers."
+FAIREST = "Road pricing is the fairest way to cut traffic."
+
+
+def side(source: int, summary: str, *cited: int) -> dict[str, object]:
+    """A position as the model writes it: block numbers for the outlet and its citations."""
+    return {"source": source, "summary": summary, "citations": list(cited)}
+
+
 def test_a_valid_disagreement_block_is_kept(minilm: MiniLMEmbedder) -> None:
-    positions = [
-        {"source": 2, "summary": "The charge burdens low-paid night workers.", "citations": [2]},
-        {
-            "source": 3,
-            "summary": "Road pricing is the fairest way to cut traffic.",
-            "citations": [3],
-        },
-    ]
-    answer = judged(
-        "The outlets disagree [2][3].",
-        minilm,
-        disagreements=[{"topic": "Is it fair?", "positions": positions}],
-    )
-    [block] = answer.disagreements
-    assert [p.outlet for p in block.positions] == ["The Courier", "The Gazette"]
+    block = {"topic": "Is it fair?", "positions": [side(2, BURDEN, 2), side(3, FAIREST, 3)]}
+    answer = judged("The outlets disagree [2][3].", minilm, disagreements=[block])
+    [kept] = answer.disagreements
+    assert [p.outlet for p in kept.positions] == ["The Courier", "The Gazette"]
     assert answer.dropped_disagreements == 0
 
 
 def test_invalid_disagreement_blocks_are_dropped_and_counted(minilm: MiniLMEmbedder) -> None:
-    # One outlet "arguing" its headline with another outlet's passage; one side unsupported.
-    borrowed = [
-        {
-            "source": 2,
-            "summary": "Road pricing is the fairest way to cut traffic.",
-            "citations": [3],
-        },
-        {
-            "source": 3,
-            "summary": "Road pricing is the fairest way to cut traffic.",
-            "citations": [3],
-        },
+    # One outlet "arguing" with another outlet's passage; one side its passage does not make.
+    borrowed = [side(2, FAIREST, 3), side(3, FAIREST, 3)]
+    unsupported = [side(2, BURDEN, 2), side(3, "The charge will raise suburban house prices.", 3)]
+    blocks = [
+        {"topic": "Who says what", "positions": borrowed},
+        {"topic": "Effects", "positions": unsupported},
     ]
-    unsupported = [
-        {"source": 2, "summary": "The charge burdens low-paid night workers.", "citations": [2]},
-        {
-            "source": 3,
-            "summary": "The charge will raise house prices in the suburbs.",
-            "citations": [3],
-        },
-    ]
-    answer = judged(
-        "They differ [2][3].",
-        minilm,
-        disagreements=[
-            {"topic": "Who says what", "positions": borrowed},
-            {"topic": "Effects", "positions": unsupported},
-        ],
-    )
+    answer = judged("They differ [2][3].", minilm, disagreements=blocks)
     assert answer.disagreements == [] and answer.dropped_disagreements == 2
 
 
