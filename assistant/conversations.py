@@ -215,6 +215,7 @@ def answer_from_json(data: dict[str, Any]) -> Answer:
         for d in data.get("disagreements", [])
     ]
     values["scope"] = _build(Scope, data["scope"]) if data.get("scope") else None
+    values["unsupported"] = [(start, end) for start, end in data.get("unsupported", [])]
     return _build(Answer, values)
 
 

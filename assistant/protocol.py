@@ -445,7 +445,15 @@ def _marker_state(line: str) -> Literal["marker", "text", "undecided"]:
     stripped = line.lstrip(" \t")
     if not stripped.strip():
         return "undecided"
-    if stripped.startswith(("<<", "{", "```", "~~~")):
+    if stripped.startswith("<<"):
+        # A copied source delimiter is prose here (`DelimiterLines` drops it), not the notes.
+        rest = stripped.lstrip("<").lstrip(" \t").rstrip("\n").upper()
+        if rest.startswith(("SOURCE", "END")):
+            return "text"
+        if not line.endswith("\n") and any(w.startswith(rest) for w in ("SOURCE", "END")):
+            return "undecided"
+        return "marker"
+    if stripped.startswith(("{", "```", "~~~")):
         return "marker"
     if stripped.rstrip("\n") in ("<", "`", "``", "~", "~~"):
         return "undecided" if not line.endswith("\n") else "text"
@@ -643,6 +651,41 @@ def _periodic_span(text: str, period: int) -> int:
 # ---- one reader for both protocols --------------------------------------------------------
 
 
+_DELIMITER_LINE = re.compile(r"[ \t]*<<+[ \t]*(?:END[ \t]+)?SOURCE\b[^\n]*(?:\n|$)", re.I | re.M)
+
+
+def without_delimiter_lines(text: str) -> str:
+    """`text` without the lines that copy the prompt's source delimiters."""
+    return _DELIMITER_LINE.sub("", text)
+
+
+class DelimiterLines:
+    """Drops, while streaming, the lines a model copies from the prompt's source delimiters
+    (`<<<END SOURCE [1]>>>`, often misspelt): a line that opens with `<` is held until it
+    ends, then shown or dropped exactly as `without_delimiter_lines` would."""
+
+    def __init__(self) -> None:
+        self._line = ""  # the start of the current line, while it might be a delimiter
+        self._passing = False  # the current line is decided: shown as it comes
+
+    def feed(self, text: str) -> str:
+        out: list[str] = []
+        for char in text:
+            if self._passing:
+                out.append(char)
+                self._passing = char != "\n"
+                continue
+            self._line += char
+            head = self._line.lstrip(" \t")
+            if char == "\n":
+                out.append(without_delimiter_lines(self._line))
+                self._line = ""
+            elif head and not head.startswith("<"):
+                out.append(self._line)
+                self._line, self._passing = "", True
+        return "".join(out)
+
+
 @dataclass
 class ParsedReply:
     """A whole reply, read: the text to show, the model's notes, and how they were found."""
@@ -665,6 +708,7 @@ class ReplyReader:
         self._head = ""
         self._json = AnswerTextReader()
         self._prose = ProseSplitter()
+        self._delimiters = DelimiterLines()
 
     def feed(self, text: str) -> str:
         if self.protocol is None:
@@ -674,9 +718,8 @@ class ReplyReader:
                 return ""
             self.protocol = "json" if stripped.startswith("{") else "prose"
             text, self._head = self._head, ""
-        if self.protocol == "json":
-            return self._json.feed(text)
-        return self._prose.feed(text)
+        reader = self._json if self.protocol == "json" else self._prose
+        return self._delimiters.feed(reader.feed(text))
 
     def finish(self) -> ParsedReply:
         if self.protocol is None:  # nothing but whitespace or an opening fence
@@ -684,10 +727,11 @@ class ReplyReader:
         if self.protocol == "json":
             data = loads_tolerant(self._json.text())
             # The streamed text is final: what was shown is what the answer says.
-            visible = self._json.answer().strip()
+            visible = without_delimiter_lines(self._json.answer()).strip()
             return ParsedReply(visible, notes_from(data), "json", isinstance(data, dict))
         visible, notes_text = self._prose.finish()
         data = loads_tolerant(notes_text)
+        visible = without_delimiter_lines(visible).strip()
         return ParsedReply(visible, notes_from(data), "prose", isinstance(data, dict))
 
 

@@ -37,6 +37,9 @@ def rich_answer() -> Answer:
         scope=Scope(["nation"], "named", "The Nation only"),
         query="Talks?",
         suggestions=["What does Foreign Policy argue?"],
+        unsupported=[(0, 25)],
+        supported_sentences=0,
+        dropped_disagreements=1,
     )
 
 

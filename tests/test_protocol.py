@@ -322,3 +322,21 @@ def test_a_reply_that_copies_its_instructions_is_told_from_one_that_answers() ->
         rules,
     )
     assert not echoes_instructions("", rules) and not echoes_instructions("Yes [1].", rules)
+
+
+@pytest.mark.parametrize("size", [1, 3, 7, 100])
+def test_copied_source_delimiters_never_reach_the_reader(size: int) -> None:
+    """A real small model copied `<<<END SOURCE [1]>>` into its answer, in JSON and prose."""
+    answer = (
+        "Sanctions come first [1].\n<<<END SOURCE [1]>>\n\nTalks follow [2].\n  <<SOURCE [3]>>>"
+    )
+    for reply in (json.dumps({"answer": answer, "quotes": []}), answer + "\n<<<NOTES\n{}"):
+        streamed, parsed = read_all([reply[i : i + size] for i in range(0, len(reply), size)])
+        assert "SOURCE" not in streamed and "<<" not in streamed
+        assert parsed.visible == "Sanctions come first [1].\n\nTalks follow [2]."
+        assert streamed.startswith(parsed.visible)
+
+
+def test_a_line_that_only_opens_with_a_bracket_is_shown_whole() -> None:
+    streamed, parsed = read_all(["<b>bold</b> text [1].\n", "<i>an aside</i>\n", "End."])
+    assert parsed.visible == streamed == "<b>bold</b> text [1].\n<i>an aside</i>\nEnd."
