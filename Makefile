@@ -97,7 +97,7 @@ run-local: ingest
 # Re-record the real replies the tests replay, from a server already running (serve-local):
 # every dev question, and the held-out questions chosen to cover each kind.
 HELDOUT_CASSETTES ?= h01,h05,h24,h28,h29,h31,h33,h34,h47,h48,h52,h54,h55,h62
-RECORD := nice -n 10 $(BIN)/python -m tests.record_cassettes --base-url http://127.0.0.1:$(LOCAL_PORT)/v1
+RECORD := PARALLAX_LLM_MAX_TOKENS=512 nice -n 10 $(BIN)/python -m tests.record_cassettes --base-url http://127.0.0.1:$(LOCAL_PORT)/v1
 record-cassettes: setup
 	$(RECORD) --set dev
 	$(RECORD) --set held-out --only $(HELDOUT_CASSETTES)

@@ -260,6 +260,12 @@ class Answerer:
                 incomplete=incomplete,
             )
             answer = verify_answer(answer, self.embedder)
+            if answer.added_citations:
+                added = (
+                    f"The model cited no passage for {answer.added_citations} of its sentences; "
+                    "Parallax cited the passage that supports each of them."
+                )
+                notice = f"{notice} {added}" if notice else added
             return self._stamp(answer, plan, started, notice)
 
         return AnswerStream(plan, pieces(), finish)

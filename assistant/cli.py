@@ -153,6 +153,8 @@ def _stream_answer(
         sys.stdout.flush()
     answer = stream.answer
     print()
+    if answer.added_citations:  # the text as streamed lacked the markers Parallax added
+        print(f"\nWith the citations Parallax added:\n{answer.text}")
     if answer.notice and not (extractive and answer.notice == EXTRACTIVE_NOTICE):
         print(f"\nNote: {answer.notice}")
     for start, end in answer.unsupported:

@@ -211,6 +211,7 @@ class Answer:
     unsupported: list[tuple[int, int]] = field(default_factory=list)
     supported_sentences: int = 0  # cited sentences that a cited passage supports
     dropped_disagreements: int = 0  # blocks the model wrote that failed validation
+    added_citations: int = 0  # markers Parallax wrote where the model cited nothing
 
     def passage(self, chunk_id: str) -> Passage | None:
         return next((p for p in self.passages if p.chunk_id == chunk_id), None)
@@ -236,5 +237,6 @@ class Answer:
             "unsupported": [list(span) for span in self.unsupported],
             "supported_sentences": self.supported_sentences,
             "dropped_disagreements": self.dropped_disagreements,
+            "added_citations": self.added_citations,
             "timings": self.timings,
         }

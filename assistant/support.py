@@ -311,30 +311,31 @@ class Scored:
 
 
 def score(checks: Sequence[Check], embedder: Embedder) -> list[Scored]:
-    """Both scores for every window of every check, in one embedding call for all."""
+    """Both scores for every window of every check, each distinct text embedded once (a
+    passage checked against many sentences is embedded a single time)."""
     claims = [strip_markers(c.claim).strip() for c in checks]
     spans = [windows(c.passage, c.hint) for c in checks]
-    texts = claims + [
-        c.passage[s:e] for c, found in zip(checks, spans, strict=True) for s, e in found
-    ]
-    vectors = embedder.embed_documents(texts) if texts else []
-    cursor = len(claims)
+    texts = list(
+        dict.fromkeys(
+            claims
+            + [c.passage[s:e] for c, found in zip(checks, spans, strict=True) for s, e in found]
+        )
+    )
+    vector = dict(zip(texts, embedder.embed_documents(texts) if texts else [], strict=True))
     results = []
-    for i, check in enumerate(checks):
+    for claim, check, found in zip(claims, checks, spans, strict=True):
         ignore = source_words(check.source) if check.source else frozenset()
-        words = content_words(claims[i], ignore)
+        words = content_words(claim, ignore)
         scored = []
-        for s, e in spans[i]:
+        for s, e in found:
             window = check.passage[s:e]
             lexical = len(words & content_words(window)) / len(words) if words else 0.0
-            scored.append(((s, e), lexical, _cosine(vectors[i], vectors[cursor])))
-            cursor += 1
+            scored.append(((s, e), lexical, _cosine(vector[claim], vector[window])))
         # A figure or a name the passage never mentions: the commonest wrong citation, and
         # one that barely moves either score.
-        named = names(claims[i]) - ignore
-        vetoed = not numbers(claims[i]) <= numbers(check.passage) or not named <= content_words(
-            check.passage
-        )
+        named = names(claim) - ignore
+        passage_words = content_words(check.passage)
+        vetoed = not numbers(claim) <= numbers(check.passage) or not named <= passage_words
         results.append(Scored(scored, vetoed, not words))
     return results
 

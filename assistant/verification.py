@@ -1,5 +1,6 @@
 """Parallax's own judgement of a model's answer: which citations hold, which sentences are
-supported, which disagreement blocks may be shown.
+supported, which disagreement blocks may be shown, and citations for what the model left
+uncited.
 
 `citations.build_answer` parses what the model wrote, its quotes kept as hints. Here every
 cited sentence is checked against each passage it cites (`assistant.support`); a citation is
@@ -15,8 +16,8 @@ from dataclasses import dataclass, replace
 
 from assistant.citations import segments
 from assistant.records import Answer, Citation, Disagreement, Position
-from assistant.support import Check, Support, find_support
-from assistant.text import marker_numbers, strip_markers
+from assistant.support import Check, Support, content_words, find_support
+from assistant.text import BRACKET_RE, NUMBER_RE, marker_numbers, strip_markers
 from store.embeddings import Embedder
 
 
@@ -26,8 +27,90 @@ class _Claim:
     numbers: list[int]
 
 
+MIN_WORDS_TO_CITE = 3  # content words: "The sources disagree." needs no citation
+_SENTENCE_END = ".!?…\"'”’)*_ \t"
+
+
+def cite_uncited(answer: Answer, embedder: Embedder) -> Answer:
+    """Sentences the model left without a marker get one, to the retrieved passage that
+    supports them best, when one does; citations are then renumbered by first use.
+
+    Small models often write a good answer and no markers at all: without this the reader
+    could not check a word of it. `added_citations` says how many markers Parallax wrote.
+    """
+    passages = answer.passages
+    cited = [c.span for c in _claims(answer.text, set(marker_numbers(answer.text)))]
+    uncited = [
+        (start, end)
+        for start, end, is_sentence in segments(answer.text)
+        if is_sentence
+        and not any(s <= start and end <= e for s, e in cited)
+        and len(content_words(answer.text[start:end])) >= MIN_WORDS_TO_CITE
+    ]
+    if not uncited or not passages:
+        return answer
+    checks = [Check(answer.text[s:e], p.text, p.source) for s, e in uncited for p in passages]
+    found = find_support(checks, embedder)
+    numbers = {c.chunk_id: c.n for c in answer.citations}
+    citations = list(answer.citations)
+    inserts: list[tuple[int, int]] = []  # (offset, citation number)
+    for i, (start, end) in enumerate(uncited):
+        row = found[i * len(passages) : (i + 1) * len(passages)]
+        best = max(range(len(passages)), key=lambda j: row[j].score)
+        if not row[best].supported:
+            continue
+        passage = passages[best]
+        if passage.chunk_id not in numbers:
+            numbers[passage.chunk_id] = len(citations) + 1
+            citations.append(Citation(len(citations) + 1, passage, "", False))
+        at = end
+        while at > start and answer.text[at - 1] in _SENTENCE_END:
+            at -= 1
+        inserts.append((at, numbers[passage.chunk_id]))
+    if not inserts:
+        return answer
+    text = answer.text
+    for at, n in reversed(inserts):
+        text = f"{text[:at]} [{n}]{text[at:]}"
+    return _renumbered(
+        replace(
+            answer,
+            text=text,
+            citations=citations,
+            answerable=True,
+            uncited_sentences=answer.uncited_sentences - len(inserts),
+            added_citations=len(inserts),
+        )
+    )
+
+
+def _renumbered(answer: Answer) -> Answer:
+    """Citations numbered by first use in the text, then those only a disagreement cites."""
+    order = list(dict.fromkeys(marker_numbers(answer.text)))
+    order += [c.n for c in answer.citations if c.n not in order]
+    new = {old: i for i, old in enumerate(order, start=1)}
+    text = BRACKET_RE.sub(
+        lambda m: "".join(f"[{new.get(int(n), n)}]" for n in NUMBER_RE.findall(m[0])), answer.text
+    )
+    return replace(
+        answer,
+        text=text,
+        citations=sorted((replace(c, n=new[c.n]) for c in answer.citations), key=lambda c: c.n),
+        disagreements=[
+            replace(
+                d,
+                positions=[
+                    replace(p, citations=[new[n] for n in p.citations]) for p in d.positions
+                ],
+            )
+            for d in answer.disagreements
+        ],
+    )
+
+
 def verify_answer(answer: Answer, embedder: Embedder) -> Answer:
     """`answer` with citations, sentences and disagreement blocks judged by their support."""
+    answer = cite_uncited(answer, embedder)
     by_n = {c.n: c for c in answer.citations}
     claims = _claims(answer.text, set(by_n))
     checks: list[tuple[object, int, Check]] = []  # (claim or position, citation n, check)

@@ -110,7 +110,7 @@ def test_request_asks_for_the_schema_and_carries_delimited_sources_and_rules(
     [request] = fake_llm.chat_requests()
     system, user = (m["content"] for m in request.body["messages"])
     assert request.body["response_format"]["json_schema"]["schema"] == ANSWER_SCHEMA
-    assert "Where the sources disagree" in system and '{"answer":' in system
+    assert "Where the sources disagree" in system and '"answer":' in system
     assert "<<<NOTES" not in system + user
     assert request.body["model"] == llm_assistant.settings.llm_model
     assert user.count("<<<SOURCE [") == user.count("<<<END SOURCE [") == 8

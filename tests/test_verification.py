@@ -115,3 +115,27 @@ def test_support_tells_labelled_pairs_apart(minilm: MiniLMEmbedder) -> None:
     assert report["calibration"]["balanced_accuracy"] >= 0.85
     assert report["held-out"]["balanced_accuracy"] >= 0.7
     assert report["held-out"]["precision"] >= 0.7  # "verified" is mostly right
+
+
+def test_sentences_the_model_left_uncited_get_the_passage_that_supports_them(
+    minilm: MiniLMEmbedder,
+) -> None:
+    """A small model often writes no markers: Parallax cites what a passage supports, in
+    first-use order, and leaves alone what no passage says."""
+    text = (
+        "The sources disagree.\n"
+        "Cleaners and care workers on night shifts have no bus to take, says the Courier.\n"
+        "The council voted 9 to 4 for a $9 daily charge [1].\n"
+        "Everyone expects the mayor to resign over it."
+    )
+    answer = judged(text, minilm)
+    assert answer.added_citations == 1 and answer.answerable
+    assert answer.text.splitlines() == [
+        "The sources disagree.",
+        "Cleaners and care workers on night shifts have no bus to take, says the Courier [1].",
+        "The council voted 9 to 4 for a $9 daily charge [2].",
+        "Everyone expects the mayor to resign over it.",
+    ]
+    by_n = {c.n: c for c in answer.citations}
+    assert by_n[1].chunk_id == AGAINST.chunk_id and by_n[1].verified
+    assert by_n[2].chunk_id == TOLLS.chunk_id and by_n[2].verified
