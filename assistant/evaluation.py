@@ -192,6 +192,7 @@ class AnswerScore:
     sentences: int
     cited_sentences: int
     supported_sentences: int
+    added_citations: int  # markers Parallax wrote where the model cited nothing
     residue: bool  # protocol residue in the text the reader sees
     has_disagreement: bool
     dropped_disagreements: int
@@ -212,6 +213,7 @@ def score_answer(question: EvalQuestion, answer: Answer, seconds: float) -> Answ
         sentences=answer.sentences,
         cited_sentences=answer.sentences - answer.uncited_sentences,
         supported_sentences=answer.supported_sentences,
+        added_citations=answer.added_citations,
         residue=bool(RESIDUE_RE.search(answer.text)),
         has_disagreement=bool(answer.disagreements),
         dropped_disagreements=answer.dropped_disagreements,
@@ -243,6 +245,7 @@ def summarize_answers(scores: list[AnswerScore]) -> dict[str, Any]:
         "sentences_cited": _share(
             sum(s.cited_sentences for s in scores), sum(s.sentences for s in scores)
         ),
+        "sentences_cited_by_parallax": sum(s.added_citations for s in scores),
         "cited_sentences_supported": _share(
             sum(s.supported_sentences for s in scores), sum(s.cited_sentences for s in scores)
         ),
