@@ -130,14 +130,23 @@ def verify_answer(answer: Answer, embedder: Embedder) -> Answer:
 
     supported = [c for c in claims if holding(c)]
     kept, dropped = _valid_disagreements(answer.disagreements, holding)
-    return replace(
+    # A citation only a dropped block referred to goes with it: a reference to nothing.
+    used = set(marker_numbers(answer.text)) | {
+        n for d in kept for p in d.positions for n in p.citations
+    }
+    judged = replace(
         answer,
-        citations=[_judged(c, [s for _, n, s in results if n == c.n]) for c in answer.citations],
+        citations=[
+            _judged(c, [s for _, n, s in results if n == c.n])
+            for c in answer.citations
+            if c.n in used
+        ],
         unsupported=[c.span for c in claims if c not in supported],
         supported_sentences=len(supported),
         disagreements=kept,
         dropped_disagreements=dropped,
     )
+    return judged if len(judged.citations) == len(answer.citations) else _renumbered(judged)
 
 
 def _claims(text: str, known: set[int]) -> list[_Claim]:

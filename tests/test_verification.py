@@ -104,8 +104,10 @@ def test_invalid_disagreement_blocks_are_dropped_and_counted(minilm: MiniLMEmbed
         {"topic": "Who says what", "positions": borrowed},
         {"topic": "Effects", "positions": unsupported},
     ]
-    answer = judged("They differ [2][3].", minilm, disagreements=blocks)
+    answer = judged("They differ [2].", minilm, disagreements=blocks)
     assert answer.disagreements == [] and answer.dropped_disagreements == 2
+    # The passage only the dropped blocks cited is no longer a reference.
+    assert [c.chunk_id for c in answer.citations] == [AGAINST.chunk_id]
 
 
 def test_support_tells_labelled_pairs_apart(minilm: MiniLMEmbedder) -> None:
