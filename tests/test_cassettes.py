@@ -151,6 +151,18 @@ def assert_citations_checked(answer: Answer) -> None:
             assert any(s <= start and end <= e for s, e in answer.unsupported), (start, end)
 
 
+def assert_blocks_valid(answer: Answer) -> None:
+    """A disagreement block shown has two outlets, each citing its own outlet's verified
+    passages."""
+    by_n = {c.n: c for c in answer.citations}
+    for block in answer.disagreements:
+        assert len({p.source_id for p in block.positions}) >= 2
+        for position in block.positions:
+            assert position.citations
+            assert all(by_n[n].source_id == position.source_id for n in position.citations)
+            assert all(by_n[n].verified for n in position.citations)
+
+
 @pytest.mark.parametrize("name", ["dev", "held-out"])
 def test_todays_pipeline_sends_the_requests_that_were_recorded(
     name: str, request: pytest.FixtureRequest
@@ -184,6 +196,7 @@ def test_todays_pipeline_sends_the_requests_that_were_recorded(
                 assert strip_markers(shown.strip()) == strip_markers(answer.text)
                 assert answer.added_citations or shown.strip() == answer.text
                 assert_citations_checked(answer)
+                assert_blocks_valid(answer)
                 written.append(cassette.question_id)
             else:
                 assert answer.notice and "most relevant sentences" in answer.notice
