@@ -137,9 +137,7 @@ UNSUPPORTED_MARK = " *(⚠ not supported by its sources)*"
 
 def _answer_markdown(answer: Answer) -> str:
     """The answer text, each sentence that none of its cited passages supports marked."""
-    text = answer.text
-    for _, end in sorted(answer.unsupported, reverse=True):  # from the end: offsets hold
-        text = text[:end] + _UNSUPPORTED + text[end:]
+    text = answer.text_with_unsupported_marked(_UNSUPPORTED)
     return model_markdown(text.strip()).replace(_UNSUPPORTED, UNSUPPORTED_MARK)
 
 

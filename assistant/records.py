@@ -213,6 +213,14 @@ class Answer:
     dropped_disagreements: int = 0  # blocks the model wrote that failed validation
     added_citations: int = 0  # markers Parallax wrote where the model cited nothing
 
+    def text_with_unsupported_marked(self, mark: str) -> str:
+        """`text` with `mark` after each sentence no cited passage supports (the app and
+        the export insert a placeholder here, escape the text, then put their mark in)."""
+        text = self.text
+        for _, end in sorted(self.unsupported, reverse=True):  # from the end: offsets hold
+            text = text[:end] + mark + text[end:]
+        return text
+
     def passage(self, chunk_id: str) -> Passage | None:
         return next((p for p in self.passages if p.chunk_id == chunk_id), None)
 

@@ -209,9 +209,7 @@ def answer_body(answer: Answer, key: str) -> str | None:
     """The answer text with working chips, as markdown; None when there is no text."""
     if not answer.text.strip():
         return None
-    text = answer.text
-    for _, end in sorted(answer.unsupported, reverse=True):  # from the end: offsets hold
-        text = text[:end] + _UNSUPPORTED + text[end:]
+    text = answer.text_with_unsupported_marked(_UNSUPPORTED)
     body = without_disagreement_section(text) if answer.disagreements else text
     return with_chips(body, answer.citations, key).replace(_UNSUPPORTED, UNSUPPORTED_HTML)
 
