@@ -210,7 +210,10 @@ class Assistant:
         )
 
     def ensure_ingested(self) -> None:
-        """The first question on an empty store ingests the library by itself."""
+        """The first question on an empty store ingests the library by itself (checked
+        before the lock too, so that questions on a filled store never queue behind it)."""
+        if not self.store.is_empty():
+            return
         with self._first_ingest:
             if self.store.is_empty():
                 log.info("The store is empty: ingesting the library first.")

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import chromadb
+from chromadb.errors import NotFoundError
 from filelock import FileLock, Timeout
 
 from store.articles import SourceMeta
@@ -256,8 +257,13 @@ class ChunkStore:
                 return 0
             try:
                 current = self._client.get_collection(self._name, embedding_function=None)
-            except Exception:
+            except NotFoundError:
                 current = None  # removed by a rebuild in another process
+            except Exception:
+                # Busy (another process is committing): the collection we hold is still
+                # the store's. Reconnecting here would wait for that writer's whole ingest
+                # while every other reader of this process waits on the guard.
+                return self._seen_generation
             if current is None or current.id != self._collection.id:
                 self._reopen()
                 return self._seen_generation if self.collection() is not None else 0

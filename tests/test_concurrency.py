@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from chromadb.api.client import SharedSystemClient
+from chromadb.errors import InternalError
 
 from assistant.service import Assistant
 from assistant.settings import Settings
@@ -324,6 +325,30 @@ def test_long_running_reader_survives_another_process_rebuild(
     assert gone not in {s.meta.id for s in reader.sources()}
     assert gone not in {p.source_id for p in reader.retrieve(question).passages}
     assert reader.ask(question).text
+
+
+def test_a_busy_store_keeps_the_readers_client(
+    make_settings: Callable[..., Settings], empty_seed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a collection that is gone means a rebuild; any other error while another
+    process commits is transient. Reconnecting then would hold every reader of this
+    process while it waits for that writer's whole ingest."""
+    settings = make_settings(articles_dir=empty_seed)
+    write_folder(settings.library_dir, "lib", 2, "Library Times")
+    reader = Assistant(settings, HashingEmbedder())
+    reader.ingest()
+    store = reader.store
+    seen = store.generation()
+    client = store._client
+
+    def busy(*args: object, **kwargs: object) -> None:
+        raise InternalError("database is locked")
+
+    monkeypatch.setattr(client, "get_collection", busy)
+    assert store.generation() == seen
+    assert store._client is client, "a transient error made the reader reconnect"
+    monkeypatch.undo()
+    assert reader.retrieve("What did the lib-01 delegation discuss?").passages
 
 
 def _read_until(proc: subprocess.Popen[bytes], seen: bytearray, prompts: int) -> None:

@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -333,13 +334,24 @@ def ask_until(
             asked.append(Asked(time.monotonic(), answer))
             i += 1
 
-    workers = [threading.Thread(target=asker, args=(n,)) for n in range(threads)]
+    workers = [threading.Thread(target=asker, args=(n,), daemon=True) for n in range(threads)]
     for w in workers:
         w.start()
     for w in workers:
-        w.join(timeout=180)
-    assert not any(w.is_alive() for w in workers), "an asker hung"
+        w.join(timeout=max(0.0, deadline + 180 - time.monotonic()))
+    hung = [w for w in workers if w.is_alive()]
+    assert not hung, f"{len(hung)} askers hung:\n{distinct_stacks(hung)}"
     return asked, errors
+
+
+def distinct_stacks(threads: list[threading.Thread]) -> str:
+    """Each different stack among `threads` once, with how many share it: the one thread
+    holding what the others wait for stands out instead of being cut from the log."""
+    frames = sys._current_frames()
+    stacks = Counter(
+        "".join(traceback.format_stack(frames[t.ident])[-12:]) for t in threads if t.ident in frames
+    )
+    return "\n".join(f"-- {n} thread(s):\n{stack}" for stack, n in stacks.most_common()[::-1])
 
 
 def check_concurrent_run(
