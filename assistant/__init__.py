@@ -31,6 +31,7 @@ from assistant.records import (
     Citation,
     Coverage,
     Disagreement,
+    IngestResult,
     Inspection,
     Passage,
     Position,
@@ -38,6 +39,7 @@ from assistant.records import (
     Scope,
     Source,
     SourceInfo,
+    StoredPassage,
 )
 from assistant.service import Assistant
 from assistant.settings import Settings, SettingsError, load_settings, settings_table
@@ -55,6 +57,7 @@ __all__ = [
     "Disagreement",
     "EmptyQuestionError",
     "ExportHeader",
+    "IngestResult",
     "Inspection",
     "LLMAuthError",
     "LLMError",
@@ -73,6 +76,7 @@ __all__ = [
     "SourceInfo",
     "StoreLockedError",
     "StoreUnavailableError",
+    "StoredPassage",
     "Summary",
     "Turn",
     "UnknownSourceError",

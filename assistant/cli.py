@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -75,11 +76,11 @@ def cmd_chunks(assistant: Assistant, args: argparse.Namespace) -> int:
     _print_json(
         [
             {
-                "id": c.id,
+                "id": c.chunk_id,
                 "source_id": c.source.id,
                 "text": c.text,
                 "metadata": {
-                    **{k: v for k, v in c.source.__dict__.items() if k != "id"},
+                    **{k: v for k, v in asdict(c.source).items() if k != "id"},
                     "position": c.position,
                     "start": c.start,
                     "end": c.end,

@@ -8,7 +8,12 @@ and disagreements are built from these records, never by re-reading prose.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from store.articles import SourceMeta
+    from store.chroma_store import StoredChunk
+    from store.ingest import IngestReport
 
 Mode = Literal["llm", "extractive"]
 
@@ -24,6 +29,11 @@ class Source:
     published: str | None = None
     url: str | None = None
 
+    @classmethod
+    def of(cls, meta: SourceMeta) -> Source:
+        """The reader's view of the store's metadata: the one place the two meet."""
+        return cls(meta.id, meta.title, meta.outlet, meta.author, meta.published, meta.url)
+
     @property
     def byline(self) -> str:
         """'Anatol Lieven, 2025-05-21': the parts that are known."""
@@ -36,6 +46,70 @@ class SourceInfo:
 
     meta: Source
     chunks: int
+
+
+@dataclass(frozen=True)
+class StoredPassage:
+    """One chunk of an article as the store holds it, for `parallax chunks` and the bench:
+    its place in the cleaned text and the hash of the version it was cut from."""
+
+    chunk_id: str
+    source: Source
+    text: str
+    position: int
+    start: int
+    end: int
+    source_hash: str
+
+    @classmethod
+    def of(cls, chunk: StoredChunk) -> StoredPassage:
+        return cls(
+            chunk.id,
+            Source.of(chunk.source),
+            chunk.text,
+            chunk.position,
+            chunk.start,
+            chunk.end,
+            chunk.source_hash,
+        )
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What one ingest did, by article id, for the CLI and the Library page. `skipped`
+    holds one line per file or link left out, naming why and what to do."""
+
+    added: list[str]
+    updated: list[str]
+    removed: list[str]
+    unchanged: list[str]
+    skipped: list[str]
+    renamed: list[str]  # ids changed to avoid a collision
+    chunks_written: int
+    seconds: float
+    embed_seconds: float
+
+    @classmethod
+    def of(cls, report: IngestReport, skipped: list[str], renamed: list[str]) -> IngestResult:
+        """The store's report, with what the library said before it (`skipped`, `renamed`)."""
+        return cls(
+            list(report.added),
+            list(report.updated),
+            list(report.removed),
+            list(report.unchanged),
+            [*skipped, *report.skipped],
+            [*renamed, *report.renamed],
+            report.chunks_written,
+            report.seconds,
+            report.embed_seconds,
+        )
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
+            f"{len(self.unchanged)} unchanged, {len(self.skipped)} skipped; "
+            f"{self.chunks_written} chunks written in {self.seconds:.1f} s"
+        )
 
 
 @dataclass(frozen=True)

@@ -245,10 +245,9 @@ class _Stages:
 
 
 def _passage(chunk: StoredChunk, candidate: Candidate, rank: int) -> Passage:
-    meta = chunk.source
     return Passage(
         chunk_id=chunk.id,
-        source=Source(meta.id, meta.title, meta.outlet, meta.author, meta.published, meta.url),
+        source=Source.of(chunk.source),
         text=chunk.text,
         start=chunk.start,
         end=chunk.end,

@@ -25,15 +25,24 @@ from assistant.planning import (
     refers_back,
     with_context,
 )
-from assistant.records import Answer, Inspection, Removal, Retrieval, Source, SourceInfo
+from assistant.records import (
+    Answer,
+    IngestResult,
+    Inspection,
+    Removal,
+    Retrieval,
+    Source,
+    SourceInfo,
+    StoredPassage,
+)
 from assistant.retrieval import Retriever
 from assistant.settings import Settings
 from store.articles import Article
-from store.chroma_store import ChunkStore, StoredChunk
+from store.chroma_store import ChunkStore
 from store.embeddings import Embedder, make_embedder
 from store.errors import ParallaxError
 from store.fetch import Fetched, fetch
-from store.ingest import IngestReport, Progress, ingest, prepare
+from store.ingest import Progress, ingest, prepare
 from store.library import Library, LibraryNotes
 
 log = logging.getLogger("parallax")
@@ -112,7 +121,7 @@ class Assistant:
         urls: list[str] | None = None,
         rebuild: bool = False,
         progress: Progress | None = None,
-    ) -> IngestReport:
+    ) -> IngestResult:
         """Copy `paths` and the pages at `urls` into the library (if any), then make the store
         match the library. A link that cannot be fetched is reported and skipped.
 
@@ -149,9 +158,7 @@ class Assistant:
                 return articles
 
             report = ingest(self.store, self.embedder, load, progress=progress)
-        report.skipped[:0] = added.skipped + found.skipped
-        report.renamed[:0] = added.renamed + found.renamed
-        return report
+        return IngestResult.of(report, added.skipped + found.skipped, added.renamed + found.renamed)
 
     def add_article(
         self,
@@ -159,7 +166,7 @@ class Assistant:
         filename: str,
         fields: dict[str, str | None],
         progress: Progress | None = None,
-    ) -> tuple[str, IngestReport]:
+    ) -> tuple[str, IngestResult]:
         """Store an uploaded or pasted article and index it; askable when this returns."""
         with self.store.write_lock():
             source_id, _ = self.library.add_document(data, filename, fields)
@@ -170,14 +177,14 @@ class Assistant:
         url: str,
         fields: dict[str, str | None] | None = None,
         progress: Progress | None = None,
-    ) -> tuple[str, IngestReport]:
+    ) -> tuple[str, IngestResult]:
         """Fetch the page at `url` (outside the lock: the network may be slow), then store and
         index it like an uploaded page, its URL kept as the link to the original."""
         page = fetch(url, self.library.max_bytes)
         fields = {**(fields or {}), "url": (fields or {}).get("url") or page.url}
         return self.add_article(page.data, page.filename, fields, progress)
 
-    def remove_article(self, source_id: str) -> IngestReport:
+    def remove_article(self, source_id: str) -> IngestResult:
         self._require_known([source_id])
         with self.store.write_lock():
             self.library.remove(source_id)
@@ -186,15 +193,13 @@ class Assistant:
     def sources(self) -> list[SourceInfo]:
         """The articles readers can see (complete ones), from the retriever's snapshot: a
         full metadata scan per question would not scale."""
-        return [
-            SourceInfo(Source(m.id, m.title, m.outlet, m.author, m.published, m.url), count)
-            for m, count in self.retriever.snapshot().sources
-        ]
+        return [SourceInfo(Source.of(m), count) for m, count in self.retriever.snapshot().sources]
 
-    def chunks(self, source_id: str | None = None) -> list[StoredChunk]:
+    def chunks(self, source_id: str | None = None) -> list[StoredPassage]:
+        """Every stored chunk of complete articles (of one, given `source_id`), in order."""
         if source_id:
             self._require_known([source_id])
-        return self.store.chunks(source_id)
+        return [StoredPassage.of(c) for c in self.store.chunks(source_id)]
 
     def inspect(self, source_id: str) -> Inspection:
         """The cleaning of one library article, exactly as ingest stores it."""
@@ -204,7 +209,7 @@ class Assistant:
         prepared = prepare(article)
         m = prepared.article.meta
         return Inspection(
-            Source(m.id, m.title, m.outlet, m.author, m.published, m.url),
+            Source.of(m),
             prepared.cleaned.text,
             [Removal(b.text, b.rule, b.why) for b in prepared.cleaned.removed],
         )

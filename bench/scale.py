@@ -189,7 +189,7 @@ def pick_up(
         Row(
             SECTION,
             f"writer: ingest one article on top, {label} (scan + BM25 build + save)",
-            f"{ingest_s:.1f} s ({report.summary()})",
+            f"{ingest_s:.1f} s ({len(report.added)} added, {report.chunks_written} chunks written)",
         ),
         Row(
             SECTION,

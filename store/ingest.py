@@ -48,13 +48,6 @@ class IngestReport:
     seconds: float = 0.0
     embed_seconds: float = 0.0
 
-    def summary(self) -> str:
-        return (
-            f"{len(self.added)} added, {len(self.updated)} updated, {len(self.removed)} removed, "
-            f"{len(self.unchanged)} unchanged, {len(self.skipped)} skipped; "
-            f"{self.chunks_written} chunks written in {self.seconds:.1f} s"
-        )
-
 
 def prepare(article: Article) -> PreparedSource:
     """Clean and chunk one article; pure, so `inspect` shows exactly what ingest stores."""

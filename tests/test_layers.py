@@ -9,6 +9,10 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
+import inspect
+import typing
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -181,4 +185,34 @@ def test_only_settings_reads_the_environment() -> None:
                 continue
             for line in environment_reads(path.read_text(encoding="utf-8")):
                 offenders.append(f"{path.relative_to(ROOT)}:{line}")
+    assert offenders == []
+
+
+def _types_in(hint: object, seen: set[object]) -> Iterator[type]:
+    """Every class a type hint names, through generics and the fields of dataclasses."""
+    if hint in seen:
+        return
+    seen.add(hint)
+    if isinstance(hint, type):
+        yield hint
+        if dataclasses.is_dataclass(hint):
+            for field_hint in typing.get_type_hints(hint).values():
+                yield from _types_in(field_hint, seen)
+    for arg in typing.get_args(hint):
+        yield from _types_in(arg, seen)
+
+
+def test_the_assistant_api_returns_no_store_type() -> None:
+    """The app and the CLI get the assistant's records: a store type in a return value
+    would tie them to the store's internals (and to Chroma's) after all."""
+    from assistant.service import Assistant
+
+    offenders = []
+    for name, method in inspect.getmembers(Assistant, inspect.isfunction):
+        if name.startswith("_"):
+            continue
+        returned = typing.get_type_hints(method).get("return")
+        for kind in _types_in(returned, set()):
+            if kind.__module__.split(".")[0] in ("store", "chromadb"):
+                offenders.append(f"Assistant.{name} returns {kind.__module__}.{kind.__name__}")
     assert offenders == []
