@@ -310,18 +310,27 @@ class Scored:
         return Support(span, lexical, semantic, ok)
 
 
-def score(checks: Sequence[Check], embedder: Embedder) -> list[Scored]:
+Vectors = dict[str, Sequence[float]]
+
+
+def score(
+    checks: Sequence[Check], embedder: Embedder, known: Vectors | None = None
+) -> list[Scored]:
     """Both scores for every window of every check, each distinct text embedded once (a
-    passage checked against many sentences is embedded a single time)."""
+    passage checked against many sentences is embedded a single time). `known` carries
+    the vectors across calls: one answer is checked twice, its uncited sentences against
+    every passage and then each citation against its own."""
     claims = [strip_markers(c.claim).strip() for c in checks]
     spans = [windows(c.passage, c.hint) for c in checks]
+    vector = {} if known is None else known
     texts = list(
         dict.fromkeys(
             claims
             + [c.passage[s:e] for c, found in zip(checks, spans, strict=True) for s, e in found]
         )
     )
-    vector = dict(zip(texts, embedder.embed_documents(texts) if texts else [], strict=True))
+    new = [t for t in texts if t not in vector]
+    vector.update(zip(new, embedder.embed_documents(new) if new else [], strict=True))
     results = []
     for claim, check, found in zip(claims, checks, spans, strict=True):
         ignore = source_words(check.source) if check.source else frozenset()
@@ -340,6 +349,8 @@ def score(checks: Sequence[Check], embedder: Embedder) -> list[Scored]:
     return results
 
 
-def find_support(checks: Sequence[Check], embedder: Embedder) -> list[Support]:
+def find_support(
+    checks: Sequence[Check], embedder: Embedder, known: Vectors | None = None
+) -> list[Support]:
     """The best-supporting window of each check's passage, and whether it supports it."""
-    return [scored.best() for scored in score(checks, embedder)]
+    return [scored.best() for scored in score(checks, embedder, known)]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from assistant.citations import segments
 from assistant.records import Answer, Citation, Disagreement, Position
-from assistant.support import Check, Support, content_words, find_support
+from assistant.support import Check, Support, Vectors, content_words, find_support
 from assistant.text import BRACKET_RE, NUMBER_RE, marker_numbers, strip_markers
 from store.embeddings import Embedder
 
@@ -31,7 +31,7 @@ MIN_WORDS_TO_CITE = 3  # content words: "The sources disagree." needs no citatio
 _SENTENCE_END = ".!?…\"'”’)*_ \t"
 
 
-def cite_uncited(answer: Answer, embedder: Embedder) -> Answer:
+def cite_uncited(answer: Answer, embedder: Embedder, known: Vectors | None = None) -> Answer:
     """Sentences the model left without a marker get one, to the retrieved passage that
     supports them best, when one does; citations are then renumbered by first use.
 
@@ -50,7 +50,7 @@ def cite_uncited(answer: Answer, embedder: Embedder) -> Answer:
     if not uncited or not passages:
         return answer
     checks = [Check(answer.text[s:e], p.text, p.source) for s, e in uncited for p in passages]
-    found = find_support(checks, embedder)
+    found = find_support(checks, embedder, known)
     numbers = {c.chunk_id: c.n for c in answer.citations}
     citations = list(answer.citations)
     inserts: list[tuple[int, int]] = []  # (offset, citation number)
@@ -110,7 +110,8 @@ def _renumbered(answer: Answer) -> Answer:
 
 def verify_answer(answer: Answer, embedder: Embedder) -> Answer:
     """`answer` with citations, sentences and disagreement blocks judged by their support."""
-    answer = cite_uncited(answer, embedder)
+    known: Vectors = {}  # both passes below check the same passages
+    answer = cite_uncited(answer, embedder, known)
     by_n = {c.n: c for c in answer.citations}
     claims = _claims(answer.text, set(by_n))
     checks: list[tuple[object, int, Check]] = []  # (claim or position, citation n, check)
@@ -121,7 +122,7 @@ def verify_answer(answer: Answer, embedder: Embedder) -> Answer:
         for p in d.positions:
             own = [n for n in p.citations if n in by_n and by_n[n].source_id == p.source_id]
             checks += [(p, n, _check(p.summary, by_n[n])) for n in own]
-    found = find_support([check for _, _, check in checks], embedder)
+    found = find_support([check for _, _, check in checks], embedder, known)
     results = [(owner, n, support) for (owner, n, _), support in zip(checks, found, strict=True)]
 
     def holding(owner: object) -> list[int]:

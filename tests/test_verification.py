@@ -4,6 +4,7 @@ each cited sentence, the model's quote only a hint, and disagreement blocks vali
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 from assistant.citations import build_answer
 from assistant.evaluation import support_report
@@ -141,3 +142,30 @@ def test_sentences_the_model_left_uncited_get_the_passage_that_supports_them(
     by_n = {c.n: c for c in answer.citations}
     assert by_n[1].chunk_id == AGAINST.chunk_id and by_n[1].verified
     assert by_n[2].chunk_id == TOLLS.chunk_id and by_n[2].verified
+
+
+class CountingEmbedder:
+    """The real model, recording every text it is asked to embed."""
+
+    def __init__(self, real: MiniLMEmbedder) -> None:
+        self.real = real
+        self.texts: list[str] = []
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.texts += texts
+        return self.real.embed_documents(texts)
+
+
+def test_one_answer_embeds_each_text_once(minilm: MiniLMEmbedder) -> None:
+    """Citing the uncited sentences and verifying the citations look at the same passages:
+    the second pass reuses the first's vectors instead of embedding them again."""
+    counting = CountingEmbedder(minilm)
+    text = (
+        "Cleaners and care workers on night shifts have no bus to take, says the Courier.\n"
+        "The council voted 9 to 4 for a $9 daily charge [1]."
+    )
+    parsed = build_answer("q?", text, "{}", PASSAGES, mode="llm", model="m")
+    answer = verify_answer(parsed, counting)  # type: ignore[arg-type]
+    assert answer.added_citations == 1 and all(c.verified for c in answer.citations)
+    repeated = [t for t, n in Counter(counting.texts).items() if n > 1]
+    assert counting.texts and repeated == []
