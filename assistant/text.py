@@ -230,8 +230,19 @@ _SENTENCE_OPENERS = frozenset(
         "however",
     ]
 )
-_CLOSERS = r"\"'”’)\]*_"
-_BOUNDARY_RE = re.compile(rf"[.!?…]+[{_CLOSERS}]*(?:[ \t]*{_BRACKET})*(?=\s+\S|\s*$)")
+_ENDS = ".!?…"
+_CLOSING = "\"'”’)*_"  # closing quotes, a parenthesis, Markdown emphasis
+_CLOSERS = re.escape(_CLOSING) + r"\]"
+_BOUNDARY_RE = re.compile(rf"[{_ENDS}]+[{_CLOSERS}]*(?:[ \t]*{_BRACKET})*(?=\s+\S|\s*$)")
+
+
+def marker_offset(text: str, start: int, end: int) -> int:
+    """Where a citation marker goes in the sentence `text[start:end]`: before its closing
+    punctuation, quotes and trailing space, where the model's own markers stand."""
+    at = end
+    while at > start and text[at - 1] in _ENDS + _CLOSING + " \t":
+        at -= 1
+    return at
 
 
 def _ends_sentence(text: str, punct_at: int, after: int) -> bool:

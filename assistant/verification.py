@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from assistant.citations import segments
 from assistant.records import Answer, Citation, Disagreement, Position
 from assistant.support import Check, Support, Vectors, content_words, find_support
-from assistant.text import BRACKET_RE, NUMBER_RE, marker_numbers, strip_markers
+from assistant.text import BRACKET_RE, NUMBER_RE, marker_numbers, marker_offset, strip_markers
 from store.embeddings import Embedder
 
 
@@ -28,7 +28,6 @@ class _Claim:
 
 
 MIN_WORDS_TO_CITE = 3  # content words: "The sources disagree." needs no citation
-_SENTENCE_END = ".!?…\"'”’)*_ \t"
 
 
 def cite_uncited(answer: Answer, embedder: Embedder, known: Vectors | None = None) -> Answer:
@@ -63,10 +62,7 @@ def cite_uncited(answer: Answer, embedder: Embedder, known: Vectors | None = Non
         if passage.chunk_id not in numbers:
             numbers[passage.chunk_id] = len(citations) + 1
             citations.append(Citation(len(citations) + 1, passage, "", False))
-        at = end
-        while at > start and answer.text[at - 1] in _SENTENCE_END:
-            at -= 1
-        inserts.append((at, numbers[passage.chunk_id]))
+        inserts.append((marker_offset(answer.text, start, end), numbers[passage.chunk_id]))
     if not inserts:
         return answer
     text = answer.text

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.records import IngestResult
 from assistant.retrieval import Retriever
 from assistant.service import Assistant
 from assistant.settings import Settings
@@ -189,7 +190,7 @@ def pick_up(
         Row(
             SECTION,
             f"writer: ingest one article on top, {label} (scan + BM25 build + save)",
-            f"{ingest_s:.1f} s ({len(report.added)} added, {report.chunks_written} chunks written)",
+            f"{ingest_s:.1f} s ({IngestResult.of(report, [], []).summary()})",
         ),
         Row(
             SECTION,
