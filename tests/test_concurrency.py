@@ -28,7 +28,13 @@ from assistant.settings import Settings
 from store.articles import UNKNOWN_OUTLET
 from store.embeddings import HashingEmbedder
 from store.errors import StoreLockedError
-from tests.test_faults import assert_store_matches_library, cli, fresh_reader, settings_env
+from tests.test_faults import (
+    PAUSED_INGEST,
+    assert_store_matches_library,
+    cli,
+    fresh_reader,
+    settings_env,
+)
 
 WAIT = 300.0  # seconds any child may take; generous for a busy 2-core machine
 
@@ -191,26 +197,6 @@ def test_many_processes_opening_a_new_store_at_once_all_succeed(
         assert "error:" not in stderr and "Traceback" not in stderr, stderr
     assert not (settings.chroma_path / ".write-probe").exists()
     assert_store_matches_library(settings)
-
-
-# A first ingest that stops after its first source is written, until told to go on.
-PAUSED_INGEST = """
-import sys, time
-from pathlib import Path
-import store.chroma_store as chroma_store
-from assistant.cli import main
-paused, go = Path(sys.argv[1]), Path(sys.argv[2])
-real = chroma_store.ChunkStore.replace_source
-def replace_then_pause(self, *args, **kwargs):
-    real(self, *args, **kwargs)
-    if not paused.exists():
-        paused.touch()
-        deadline = time.monotonic() + 300
-        while not go.exists() and time.monotonic() < deadline:
-            time.sleep(0.01)
-chroma_store.ChunkStore.replace_source = replace_then_pause
-sys.exit(main(["ingest"]))
-"""
 
 
 def test_no_answer_from_a_library_whose_first_ingest_is_running_or_was_killed(

@@ -171,6 +171,26 @@ runpy.run_module("assistant", run_name="__main__", alter_sys=True)
 """
 
 
+# An ingest that stops after its first source is written, until told to go on.
+PAUSED_INGEST = """
+import sys, time
+from pathlib import Path
+import store.chroma_store as chroma_store
+from assistant.cli import main
+paused, go = Path(sys.argv[1]), Path(sys.argv[2])
+real = chroma_store.ChunkStore.replace_source
+def replace_then_pause(self, *args, **kwargs):
+    real(self, *args, **kwargs)
+    if not paused.exists():
+        paused.touch()
+        deadline = time.monotonic() + 300
+        while not go.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+chroma_store.ChunkStore.replace_source = replace_then_pause
+sys.exit(main(["ingest"]))
+"""
+
+
 def slow_writes(monkeypatch: pytest.MonkeyPatch) -> None:
     """SLOW_WRITES for an ingest in this process."""
     real_add = chroma_collection.Collection.add
@@ -544,18 +564,37 @@ def test_ingest_killed_midway_then_rerun_matches_a_fresh_ingest(
 def test_two_ingests_at_once_one_fails_clearly_and_the_store_is_intact(
     make_settings: Callable[..., Settings], many_settings: Settings, tmp_path: Path
 ) -> None:
-    settings = make_settings(
-        articles_dir=many_settings.articles_dir, lock_timeout=0.5
-    )  # same library and store as many_settings, but a short wait for the lock
-    procs = [spawn_ingest(settings, tmp_path) for _ in range(2)]
-    outputs = [p.communicate(timeout=300) for p in procs]
-    codes = [p.returncode for p in procs]
-    assert sorted(codes) == [0, 1], outputs
-    _, stderr = outputs[codes.index(1)]
-    assert "Traceback" not in stderr
-    assert str(settings.lock_path) in stderr
-    assert "Another ingest" in stderr and "PARALLAX_LOCK_TIMEOUT" in stderr
-    assert_store_matches_library(settings)
+    # The first ingest stops inside the lock, after its first source, until the test lets
+    # it go: the second one meets it there however fast or slow either process starts.
+    first = make_settings(articles_dir=many_settings.articles_dir, lock_timeout=120)
+    holding, go = tmp_path / "holding", tmp_path / "go"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", PAUSED_INGEST, str(holding), str(go)],
+        cwd=tmp_path,
+        env=settings_env(first),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not holding.exists():
+            assert writer.poll() is None, writer.communicate()
+            assert time.monotonic() < deadline, "the first ingest never started writing"
+            time.sleep(0.05)
+        # same library and store, but a short wait for the lock
+        second = make_settings(articles_dir=many_settings.articles_dir, lock_timeout=0.5)
+        refused = spawn_ingest(second, tmp_path)
+        _, stderr = refused.communicate(timeout=300)
+        assert refused.returncode == 1, stderr
+        assert "Traceback" not in stderr
+        assert str(second.lock_path) in stderr
+        assert "Another ingest" in stderr and "PARALLAX_LOCK_TIMEOUT" in stderr
+    finally:
+        go.touch()
+        _, writer_err = writer.communicate(timeout=300)
+    assert writer.returncode == 0, writer_err
+    assert_store_matches_library(first)
 
 
 @pytest.mark.slow  # a separate process
