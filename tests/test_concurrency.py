@@ -29,11 +29,11 @@ from store.articles import UNKNOWN_OUTLET
 from store.embeddings import HashingEmbedder
 from store.errors import StoreLockedError
 from tests.test_faults import (
-    PAUSED_INGEST,
     assert_store_matches_library,
     cli,
     fresh_reader,
     settings_env,
+    start_paused_ingest,
 )
 
 WAIT = 300.0  # seconds any child may take; generous for a busy 2-core machine
@@ -204,21 +204,8 @@ def test_no_answer_from_a_library_whose_first_ingest_is_running_or_was_killed(
 ) -> None:
     settings = make_settings(articles_dir=empty_seed, lock_timeout=1.0)
     ids = write_folder(settings.library_dir, "lib", 6, "Library Times")
-    paused, go = tmp_path / "paused", tmp_path / "go"
-    writer = subprocess.Popen(
-        [sys.executable, "-c", PAUSED_INGEST, str(paused), str(go)],
-        cwd=tmp_path,
-        env=settings_env(settings),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    writer, _ = start_paused_ingest(settings, tmp_path)
     try:
-        deadline = time.monotonic() + WAIT
-        while not paused.exists():
-            assert writer.poll() is None, writer.communicate()
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
         # one source is in the store; the first ingest still holds the lock
         question = "What did the lib-04 delegation discuss?"
         done = cli(settings, tmp_path, "retrieve", question, "--json")

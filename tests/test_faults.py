@@ -191,6 +191,27 @@ sys.exit(main(["ingest"]))
 """
 
 
+def start_paused_ingest(settings: Settings, cwd: Path) -> tuple[subprocess.Popen[str], Path]:
+    """`parallax ingest` in a child process, returned once it holds the write lock with one
+    source written; touch the returned path to let it go on (or kill it)."""
+    paused, go = cwd / "paused", cwd / "go"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", PAUSED_INGEST, str(paused), str(go)],
+        cwd=cwd,
+        env=settings_env(settings),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 300
+    while not paused.exists():
+        if writer.poll() is not None or time.monotonic() > deadline:
+            writer.kill()
+            raise AssertionError(("the ingest never paused", writer.communicate()))
+        time.sleep(0.05)
+    return writer, go
+
+
 def slow_writes(monkeypatch: pytest.MonkeyPatch) -> None:
     """SLOW_WRITES for an ingest in this process."""
     real_add = chroma_collection.Collection.add
@@ -567,21 +588,8 @@ def test_two_ingests_at_once_one_fails_clearly_and_the_store_is_intact(
     # The first ingest stops inside the lock, after its first source, until the test lets
     # it go: the second one meets it there however fast or slow either process starts.
     first = make_settings(articles_dir=many_settings.articles_dir, lock_timeout=120)
-    holding, go = tmp_path / "holding", tmp_path / "go"
-    writer = subprocess.Popen(
-        [sys.executable, "-c", PAUSED_INGEST, str(holding), str(go)],
-        cwd=tmp_path,
-        env=settings_env(first),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    writer, go = start_paused_ingest(first, tmp_path)
     try:
-        deadline = time.monotonic() + 300
-        while not holding.exists():
-            assert writer.poll() is None, writer.communicate()
-            assert time.monotonic() < deadline, "the first ingest never started writing"
-            time.sleep(0.05)
         # same library and store, but a short wait for the lock
         second = make_settings(articles_dir=many_settings.articles_dir, lock_timeout=0.5)
         refused = spawn_ingest(second, tmp_path)
